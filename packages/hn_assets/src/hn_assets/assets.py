@@ -1,0 +1,103 @@
+"""The Hacker News assets: ``items`` fetched from the API, split into ``comments`` and ``stories``.
+
+Assets hold only the orchestration: fetching is ``HNClient``'s job and shaping is ``hn_core.transforms``'s, so each
+asset body can be called as a plain function in tests with ``StubHNClient``. Storage goes through the
+``warehouse_io_manager`` resource, which the environment decides (DuckDB locally, Snowflake elsewhere).
+"""
+
+import time
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
+from hn_core.client import FetchResult
+from hn_core.transforms import is_tombstone
+
+from hn_assets.metadata import frame_metadata, id_list
+
+GROUP = "hacker_news"
+COMMON = {
+    "group_name": GROUP,
+    "io_manager_key": "warehouse_io_manager",
+    "kinds": {"pandas"},
+    "owners": ["team:data-platform"],
+    "tags": {"domain": "hacker_news", "source": "hn_api"},
+}
+PROGRESS_EVERY = 500
+
+
+class ItemsConfig(dg.Config):
+    """How much to fetch. ``base_item_id`` is N, the count of most recent items (the Dagster guide's name)."""
+
+    base_item_id: int = Field(default=1_000, gt=0, description="N: fetch the N most recent items.")
+    max_failed_items: int = Field(
+        default=0,
+        ge=0,
+        description="Items that may still fail after retries before the run fails (their ids are recorded).",
+    )
+
+
+class ProgressLog:
+    """Logs fetch progress every ``every`` items with the rate so far, so a long fetch is visibly alive."""
+
+    def __init__(self, log: Any, every: int = PROGRESS_EVERY) -> None:
+        self._log, self._every, self._started = log, every, time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if done % self._every == 0 or done == total:
+            rate = done / max(time.perf_counter() - self._started, 1e-9)
+            self._log.info(f"Fetched {done:,}/{total:,} items ({rate:,.0f} items/s)")
+
+
+@dg.asset(description="The N most recent Hacker News items: stories, comments, jobs and polls.", **COMMON)
+def items(
+    context: dg.AssetExecutionContext, config: ItemsConfig, hn_client: dg.ResourceParam[HNClient]
+) -> pd.DataFrame:
+    max_item_id = hn_client.fetch_max_item_id()
+    ids = most_recent_ids(max_item_id, config.base_item_id)
+    context.log.info(f"Fetching items {ids.start:,}..{ids.stop - 1:,} ({len(ids):,} items)")
+    result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
+    if len(result.failed) > config.max_failed_items:
+        raise dg.Failure(
+            description=(
+                f"{len(result.failed)} of {len(ids)} items could not be fetched after retries "
+                f"(max_failed_items is {config.max_failed_items}): {id_list(result.failed)}. "
+                f"First error: {next(iter(result.failed.values()))}"
+            ),
+            metadata=fetch_metadata(result),
+        )
+    frame = items_frame(result.rows)
+    context.add_output_metadata(
+        {**frame_metadata(frame), **fetch_metadata(result), "max_item_id": max_item_id, "requested": len(ids)}
+    )
+    return frame
+
+
+@dg.asset(description="Comments among the items.", **COMMON)
+def comments(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
+    frame = comments_frame(items)
+    context.add_output_metadata(frame_metadata(frame))
+    return frame
+
+
+@dg.asset(description="Stories among the items (jobs and polls excluded).", **COMMON)
+def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
+    frame = stories_frame(items)
+    context.add_output_metadata(frame_metadata(frame))
+    return frame
+
+
+def fetch_metadata(result: FetchResult) -> dict[str, Any]:
+    """What the fetch saw beyond the rows: deleted items, ``null`` answers and failures, by id."""
+    deleted = [row["id"] for row in result.rows if is_tombstone(row)]
+    return {
+        "deleted_count": len(deleted),
+        "deleted_ids": id_list(deleted),
+        "missing_count": len(result.missing_ids),
+        "missing_ids": id_list(result.missing_ids),
+        "failed_count": len(result.failed),
+        "failed_ids": id_list(result.failed),
+    }

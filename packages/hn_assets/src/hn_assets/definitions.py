@@ -1,0 +1,31 @@
+"""Code location ``hn_assets``: the Hacker News assets on the resources of the resolved environment.
+
+``defs`` is built when Dagster loads the location, not when this module is imported, so the environment is read
+at load time and a misconfiguration is reported by the location itself, naming every missing variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from hn_core.environment import resolve_target
+from hn_core.resources import build_resources
+
+from hn_assets.assets import comments, items, stories
+from hn_assets.checks import ALL_CHECKS
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    target = resolve_target(os.environ)
+    assets = dg.map_asset_specs(
+        lambda spec: spec.merge_attributes(kinds={target.store.value}), [items, comments, stories]
+    )
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=ALL_CHECKS,
+        resources=build_resources(target, os.environ),
+        jobs=[dg.define_asset_job("refresh_hacker_news", selection=dg.AssetSelection.groups("hacker_news"))],
+    )

@@ -1,0 +1,138 @@
+"""The environment resolver and the resource factory: every row of the design's table and every refusal."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import EnvVar
+
+from hn_core.environment import ConfigurationError, Environment, Store, Target, resolve_target
+from hn_core.resources import SnowflakeNotConfigured, build_resources
+
+ACCOUNT = {"SNOWFLAKE_ACCOUNT": "acme-eu1"}
+SYSTEM = {**ACCOUNT, "SYSTEM_SNOWFLAKE_USER": "svc", "SYSTEM_SNOWFLAKE_PASSWORD": "pw"}
+BRANCH = {**ACCOUNT, "BRANCH_SNOWFLAKE_USER": "branch", "BRANCH_SNOWFLAKE_PASSWORD": "pw"}
+DEV = {**ACCOUNT, "DEV_SNOWFLAKE_USER": "alice", "DEV_SNOWFLAKE_PASSWORD": "pw", "DEV_SNOWFLAKE_SCHEMA": "ALICE"}
+BRANCH_42 = {"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1", "DAGSTER_CLOUD_PULL_REQUEST_ID": "42"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, Target(Environment.LOCAL, Store.DUCKDB, "HACKER_NEWS", duckdb_path="hacker_news.duckdb")),
+        ({"DAGSTER_DEPLOYMENT": "local", "HN_DUCKDB_PATH": "/tmp/x.duckdb"},
+         Target(Environment.LOCAL, Store.DUCKDB, "HACKER_NEWS", duckdb_path="/tmp/x.duckdb")),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV}, Target(Environment.LOCAL, Store.SNOWFLAKE, "ALICE", "LOCAL")),
+        ({"DAGSTER_DEPLOYMENT": "staging"}, Target(Environment.STAGING, Store.SNOWFLAKE, "HACKER_NEWS", "STAGING")),
+        ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": "ANALYTICS_STAGING"},
+         Target(Environment.STAGING, Store.SNOWFLAKE, "HACKER_NEWS", "ANALYTICS_STAGING")),
+        ({"DAGSTER_DEPLOYMENT": "production"},
+         Target(Environment.PRODUCTION, Store.SNOWFLAKE, "HACKER_NEWS", "PRODUCTION")),
+        (BRANCH_42,
+         Target(Environment.BRANCH, Store.SNOWFLAKE, "HACKER_NEWS", "PRODUCTION_CLONE_42", pull_request_id=42)),
+        ({**BRANCH_42, "DAGSTER_DEPLOYMENT": "production"},
+         Target(Environment.BRANCH, Store.SNOWFLAKE, "HACKER_NEWS", "PRODUCTION_CLONE_42", pull_request_id=42)),
+        ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "0", "DAGSTER_DEPLOYMENT": "production"},
+         Target(Environment.PRODUCTION, Store.SNOWFLAKE, "HACKER_NEWS", "PRODUCTION")),
+    ],
+)  # fmt: skip
+def test_every_environment_resolves_as_designed(env: dict[str, str], expected: Target) -> None:
+    assert resolve_target(env) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DAGSTER_DEPLOYMENT": "prod"}, r"Unknown DAGSTER_DEPLOYMENT 'prod': use one of local, staging, production"),
+        ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "true"}, "Dagster\\+ sets it to 1 in branch deployments"),
+        ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"}, r"DAGSTER_CLOUD_PULL_REQUEST_ID is None: Invalid pull request"),
+        ({**BRANCH_42, "DAGSTER_CLOUD_PULL_REQUEST_ID": "abc"}, "is 'abc'"),
+        ({**BRANCH_42, "DAGSTER_CLOUD_PULL_REQUEST_ID": "-3"}, "must be a positive whole number"),
+        ({**BRANCH_42, "DAGSTER_CLOUD_PULL_REQUEST_ID": "42; DROP DATABASE PRODUCTION"}, "positive whole number"),
+        ({**BRANCH_42, "DAGSTER_CLOUD_PULL_REQUEST_ID": ""}, "positive whole number"),
+        ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": "PRODUCTION"}, "which only production may write"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "only production may"),
+        ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": "PRODUCTION_CLONE_7"}, "a branch deployment's clone"),
+        ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": 'X"; DROP'}, "Invalid SNOWFLAKE_DATABASE"),
+        ({"DAGSTER_DEPLOYMENT": "production", "SNOWFLAKE_DATABASE": "OTHER"}, "whose database is fixed"),
+        ({**BRANCH_42, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "whose database is fixed"),
+        ({"HN_LOCAL_WAREHOUSE": "postgres"}, "Unknown HN_LOCAL_WAREHOUSE 'postgres'"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake"}, "needs DEV_SNOWFLAKE_SCHEMA"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", "DEV_SNOWFLAKE_SCHEMA": "alice smith"}, "Invalid DEV_SNOWFLAKE_SCHEMA"),
+    ],
+)  # fmt: skip
+def test_ambiguous_or_dangerous_environments_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        resolve_target(env)
+
+
+def test_local_resources_use_duckdb_and_no_snowflake() -> None:
+    resources = build_resources(resolve_target({}), {})
+
+    assert type(resources["warehouse_io_manager"]).__name__ == "DuckDBPandasIOManager"
+    assert resources["warehouse_io_manager"].database == "hacker_news.duckdb"
+    assert isinstance(resources["snowflake"], SnowflakeNotConfigured)
+
+
+@pytest.mark.parametrize(
+    ("env", "prefix", "database", "schema"),
+    [
+        ({"DAGSTER_DEPLOYMENT": "production", **SYSTEM}, "SYSTEM", "PRODUCTION", "HACKER_NEWS"),
+        ({"DAGSTER_DEPLOYMENT": "staging", **SYSTEM}, "SYSTEM", "STAGING", "HACKER_NEWS"),
+        ({**BRANCH_42, **BRANCH}, "BRANCH", "PRODUCTION_CLONE_42", "HACKER_NEWS"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV}, "DEV", "LOCAL", "ALICE"),
+    ],
+)
+def test_snowflake_resources_read_credentials_from_the_environment(
+    env: dict[str, str], prefix: str, database: str, schema: str
+) -> None:
+    resources = build_resources(resolve_target(env), env)
+
+    for key in ("warehouse_io_manager", "snowflake"):
+        resource = resources[key]
+        assert (resource.database, resource.schema_) == (database, schema)
+        assert resource.user == EnvVar(f"{prefix}_SNOWFLAKE_USER")
+        assert resource.password == EnvVar(f"{prefix}_SNOWFLAKE_PASSWORD")
+        assert resource.account == EnvVar("SNOWFLAKE_ACCOUNT")
+        assert resource.private_key is None
+        assert resource.warehouse is None
+
+
+def test_key_pair_authentication_and_optional_settings() -> None:
+    env = {
+        "DAGSTER_DEPLOYMENT": "production",
+        **ACCOUNT,
+        "SYSTEM_SNOWFLAKE_USER": "svc",
+        "SYSTEM_SNOWFLAKE_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----",
+        "SYSTEM_SNOWFLAKE_PRIVATE_KEY_PASSWORD": "secret",
+        "SNOWFLAKE_WAREHOUSE": "TRANSFORMING",
+        "SNOWFLAKE_ROLE": "LOADER",
+    }
+
+    resource = build_resources(resolve_target(env), env)["warehouse_io_manager"]
+
+    assert resource.password is None
+    assert resource.private_key == EnvVar("SYSTEM_SNOWFLAKE_PRIVATE_KEY")
+    assert resource.private_key_password == EnvVar("SYSTEM_SNOWFLAKE_PRIVATE_KEY_PASSWORD")
+    assert (resource.warehouse, resource.role) == (EnvVar("SNOWFLAKE_WAREHOUSE"), EnvVar("SNOWFLAKE_ROLE"))
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"DAGSTER_DEPLOYMENT": "production"},
+         "SNOWFLAKE_ACCOUNT, SYSTEM_SNOWFLAKE_USER, SYSTEM_SNOWFLAKE_PASSWORD or SYSTEM_SNOWFLAKE_PRIVATE_KEY"),
+        ({**BRANCH_42, **SYSTEM}, "BRANCH_SNOWFLAKE_USER, BRANCH_SNOWFLAKE_PASSWORD or BRANCH_SNOWFLAKE_PRIVATE_KEY"),
+        ({"DAGSTER_DEPLOYMENT": "staging", "SYSTEM_SNOWFLAKE_USER": "svc", "SYSTEM_SNOWFLAKE_PASSWORD": "pw"},
+         ": SNOWFLAKE_ACCOUNT\\. Set them"),
+    ],
+)  # fmt: skip
+def test_missing_credentials_are_listed_together(env: dict[str, str], missing: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"Missing environment variables .*{missing}"):
+        build_resources(resolve_target(env), env)
+
+
+def test_a_branch_never_borrows_production_credentials() -> None:
+    env = {**BRANCH_42, **SYSTEM}
+
+    with pytest.raises(ConfigurationError, match="BRANCH_SNOWFLAKE_USER"):
+        build_resources(resolve_target(env), env)
