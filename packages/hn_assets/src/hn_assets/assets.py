@@ -12,11 +12,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from hn_assets.metadata import frame_metadata, id_list
 from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
 from hn_core.client import FetchResult
 from hn_core.transforms import is_tombstone
-
-from hn_assets.metadata import frame_metadata, id_list
 
 GROUP = "hacker_news"
 COMMON = {

@@ -7,10 +7,9 @@ on bad data.
 import dagster as dg
 import pandas as pd
 
-from hn_core import ITEM_TYPES
-
 from hn_assets.assets import comments, items, stories
 from hn_assets.metadata import id_list
+from hn_core import ITEM_TYPES
 
 
 @dg.asset_check(asset=items, blocking=True, description="Every item id appears once.")

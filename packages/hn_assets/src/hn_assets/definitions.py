@@ -10,11 +10,10 @@ import os
 
 import dagster as dg
 
-from hn_core.environment import resolve_target
-from hn_core.resources import build_resources
-
 from hn_assets.assets import comments, items, stories
 from hn_assets.checks import ALL_CHECKS
+from hn_core.environment import resolve_target
+from hn_core.resources import build_resources
 
 
 @dg.definitions
