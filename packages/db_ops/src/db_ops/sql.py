@@ -1,0 +1,65 @@
+"""The SQL the database operations run, built only from validated names.
+
+``CREATE``/``DROP DATABASE`` cannot take bind parameters, so each statement is composed here from names that
+``hn_core.names`` has already checked, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hn_core.names import CLONE_PREFIX, PRODUCTION_DATABASE, validate_clone_name
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    schema: str
+    name: str
+    row_count: int | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def clone_statement(clone: str) -> str:
+    """Replace ``clone`` with a zero-copy clone of production, atomically: a re-run is a fresh clone."""
+    return f"CREATE OR REPLACE DATABASE {validate_clone_name(clone)} CLONE {PRODUCTION_DATABASE}"
+
+
+def drop_statement(clone: str) -> str:
+    """Drop ``clone`` if it exists; anything not named like a clone is refused before SQL is built."""
+    return f"DROP DATABASE IF EXISTS {validate_clone_name(clone)}"
+
+
+def list_clones_statement() -> str:
+    """Databases named like clones. ``_`` is a wildcard in ``LIKE``: callers still match names exactly."""
+    return f"SHOW DATABASES LIKE '{CLONE_PREFIX}%'"
+
+
+def tables_statement(database: str) -> str:
+    """Tables of a database with their row counts, from its information schema."""
+    return (
+        "SELECT table_schema, table_name, row_count "
+        f"FROM {validate_clone_name(database)}.information_schema.tables "
+        "WHERE table_schema <> 'INFORMATION_SCHEMA' ORDER BY table_schema, table_name"
+    )
+
+
+def tables_of(cursor: Any, database: str) -> list[TableInfo]:
+    cursor.execute(tables_statement(database))
+    return [TableInfo(schema, name, rows) for schema, name, rows in cursor.fetchall()]
+
+
+def databases_created_on(cursor: Any) -> dict[str, datetime]:
+    """Clone-like databases and when each was created, from ``SHOW DATABASES``."""
+    cursor.execute(list_clones_statement())
+    columns = _column_index(cursor.description)
+    return {row[columns["name"]]: row[columns["created_on"]] for row in cursor.fetchall()}
+
+
+def _column_index(description: Sequence[Any]) -> dict[str, int]:
+    return {column[0].lower(): position for position, column in enumerate(description)}

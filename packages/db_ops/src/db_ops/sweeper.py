@@ -1,0 +1,76 @@
+"""The sweeper: drops ``PRODUCTION_CLONE_<PR>`` databases older than an age, because close events get lost.
+
+It matches names exactly (``PRODUCTION_CLONE_`` and digits), so ``PRODUCTION``, ``STAGING`` and anything else a
+``LIKE`` pattern might catch are never touched; ``dry_run`` reports what it would drop and drops nothing.
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from db_ops.sql import databases_created_on, drop_statement
+from hn_core.names import clone_pull_request_id
+
+SWEEP_SCHEDULE = "0 4 * * *"
+
+
+class SweepConfig(dg.Config):
+    max_age_days: float = Field(default=14.0, gt=0, description="Drop clones created more than this many days ago.")
+    dry_run: bool = Field(default=False, description="Only report which clones would be dropped.")
+
+
+def stale_clones(created_on: dict[str, datetime], now: datetime, max_age: timedelta) -> list[str]:
+    """Names of clones created before ``now - max_age``, sorted; every other database is left out."""
+    return sorted(
+        name
+        for name, created in created_on.items()
+        if clone_pull_request_id(name) is not None and _as_utc(created) < now - max_age
+    )
+
+
+@dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
+def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> list[str]:
+    started = time.perf_counter()
+    with context.resources.snowflake.get_connection() as connection:
+        cursor = connection.cursor()
+        created_on = databases_created_on(cursor)
+        stale = stale_clones(created_on, datetime.now(UTC), timedelta(days=config.max_age_days))
+        for name in stale if not config.dry_run else []:
+            context.log.info(f"Dropping {name}, created {created_on[name]:%Y-%m-%d %H:%M}")
+            cursor.execute(drop_statement(name))
+    clones = sorted(name for name in created_on if clone_pull_request_id(name) is not None)
+    context.add_output_metadata(
+        {
+            "dry_run": config.dry_run,
+            "max_age_days": config.max_age_days,
+            "clones_found": len(clones),
+            "stale": ", ".join(stale),
+            "dropped": ", ".join(stale) if not config.dry_run else "",
+            "kept": ", ".join(sorted(set(clones) - set(stale))),
+            "duration_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    return [] if config.dry_run else stale
+
+
+@dg.job(description="Drop per-pull-request clones older than max_age_days (dry_run only reports).")
+def sweep_stale_clones() -> None:
+    drop_stale_clones()
+
+
+def sweep_schedule(running: bool) -> dg.ScheduleDefinition:
+    """Daily sweep; running by default only where it should act on its own (production)."""
+    return dg.ScheduleDefinition(
+        name="sweep_stale_clones_daily",
+        job=sweep_stale_clones,
+        cron_schedule=SWEEP_SCHEDULE,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+    )
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Snowflake returns ``created_on`` with a zone; treat a naive one as UTC rather than local time."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
