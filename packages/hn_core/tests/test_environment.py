@@ -18,7 +18,7 @@ BRANCH_42 = {"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1", "DAGSTER_CLOUD_PULL_REQU
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, Target(Environment.LOCAL, Store.DUCKDB, "HACKER_NEWS", duckdb_path="hacker_news.duckdb")),
+        ({}, Target(Environment.LOCAL, Store.DUCKDB, "HACKER_NEWS", duckdb_path="local_warehouse.duckdb")),
         ({"DAGSTER_DEPLOYMENT": "local", "HN_DUCKDB_PATH": "/tmp/x.duckdb"},
          Target(Environment.LOCAL, Store.DUCKDB, "HACKER_NEWS", duckdb_path="/tmp/x.duckdb")),
         ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV}, Target(Environment.LOCAL, Store.SNOWFLAKE, "ALICE", "LOCAL")),
@@ -55,6 +55,7 @@ def test_every_environment_resolves_as_designed(env: dict[str, str], expected: T
         ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": 'X"; DROP'}, "Invalid SNOWFLAKE_DATABASE"),
         ({"DAGSTER_DEPLOYMENT": "production", "SNOWFLAKE_DATABASE": "OTHER"}, "whose database is fixed"),
         ({**BRANCH_42, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "whose database is fixed"),
+        ({"HN_DUCKDB_PATH": "data/hacker_news.duckdb"}, "would clash with the schema HACKER_NEWS"),
         ({"HN_LOCAL_WAREHOUSE": "postgres"}, "Unknown HN_LOCAL_WAREHOUSE 'postgres'"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake"}, "needs DEV_SNOWFLAKE_SCHEMA"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake", "DEV_SNOWFLAKE_SCHEMA": "alice smith"}, "Invalid DEV_SNOWFLAKE_SCHEMA"),
@@ -69,7 +70,7 @@ def test_local_resources_use_duckdb_and_no_snowflake() -> None:
     resources = build_resources(resolve_target({}), {})
 
     assert type(resources["warehouse_io_manager"]).__name__ == "DuckDBPandasIOManager"
-    assert resources["warehouse_io_manager"].database == "hacker_news.duckdb"
+    assert resources["warehouse_io_manager"].database == "local_warehouse.duckdb"
     assert isinstance(resources["snowflake"], SnowflakeNotConfigured)
 
 

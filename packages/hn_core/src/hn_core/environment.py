@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import PurePath
 
 from hn_core.names import (
     CLONE_PREFIX,
@@ -23,7 +24,7 @@ from hn_core.names import (
     validate_identifier,
 )
 
-DEFAULT_DUCKDB_PATH = "hacker_news.duckdb"
+DEFAULT_DUCKDB_PATH = "local_warehouse.duckdb"
 
 
 class Environment(StrEnum):
@@ -149,6 +150,11 @@ def _local_target(env: Mapping[str, str]) -> Target:
         )
     if warehouse == Store.DUCKDB:
         path = env.get("HN_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
+        if PurePath(path).stem.upper() == HACKER_NEWS_SCHEMA:
+            raise ConfigurationError(
+                f"HN_DUCKDB_PATH {path!r}: DuckDB names the database after the file, which would clash with the "
+                f"schema {HACKER_NEWS_SCHEMA}. Choose another file name, e.g. {DEFAULT_DUCKDB_PATH}."
+            )
         return Target(Environment.LOCAL, Store.DUCKDB, HACKER_NEWS_SCHEMA, duckdb_path=path)
     schema = env.get("DEV_SNOWFLAKE_SCHEMA")
     if not schema:
