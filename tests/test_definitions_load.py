@@ -1,0 +1,61 @@
+"""Both code locations load in every environment, and the local one never imports Snowflake libraries.
+
+This is what ``dagster definitions validate`` checks, done in-process so that every environment costs milliseconds;
+``.ci/validate-definitions`` runs the CLI itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from db_ops.definitions import defs as db_ops_defs
+from hn_assets.definitions import defs as hn_assets_defs
+
+ENVIRONMENTS = [("local", None), ("staging", None), ("production", None), ("branch", 42)]
+
+
+@pytest.mark.parametrize(("environment", "pull_request_id"), ENVIRONMENTS)
+def test_both_locations_load(environment: str, pull_request_id: int | None, use_environment) -> None:
+    use_environment(environment, pull_request_id)
+
+    assets = hn_assets_defs()
+    db_ops = db_ops_defs()
+    dg.Definitions.validate_loadable(assets)
+    dg.Definitions.validate_loadable(db_ops)
+
+    store = "duckdb" if environment == "local" else "snowflake"
+    assert {str(spec.key.path[0]): store in spec.kinds for spec in assets.resolve_all_asset_specs()} == {
+        "items": True,
+        "comments": True,
+        "stories": True,
+    }
+    assert {job.name for job in db_ops.jobs} == {"clone_prod", "drop_prod_clone", "sweep_stale_clones"}
+
+
+def test_a_location_with_missing_credentials_fails_to_load_naming_them(use_environment, monkeypatch) -> None:
+    use_environment("production")
+    monkeypatch.delenv("SYSTEM_SNOWFLAKE_PASSWORD")
+    monkeypatch.delenv("SNOWFLAKE_ACCOUNT")
+
+    with pytest.raises(
+        ValueError, match="SNOWFLAKE_ACCOUNT, SYSTEM_SNOWFLAKE_PASSWORD or SYSTEM_SNOWFLAKE_PRIVATE_KEY"
+    ):
+        hn_assets_defs()
+
+
+@pytest.mark.parametrize("module", ["hn_assets.definitions", "db_ops.definitions"])
+def test_local_definitions_import_no_snowflake_library(module: str) -> None:
+    probe = (
+        "import os, sys\n"
+        "os.environ['DAGSTER_DEPLOYMENT'] = 'local'\n"
+        f"from {module} import defs\n"
+        "defs()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('snowflake.', 'dagster_snowflake', 'fakesnow'))))\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert imported.strip() == "[]"
