@@ -25,7 +25,7 @@ HADOLINT = Path(sys.executable).with_name("hadolint")
 # location -> (distribution, import package)
 LOCATIONS = {"hn_assets": ("hn-assets", "hn_assets"), "db_ops": ("db-ops", "db_ops")}
 # Must be in every image besides the location's own package.
-IN_EVERY_IMAGE = {"hn_core", "dagster"}
+IN_EVERY_IMAGE = {"hn_core", "dagster", "dagster_cloud"}
 # Must never be in an image: dev tools, the test-only package, the other location.
 DEV_ONLY = {"pytest", "ruff", "fakesnow", "hn_testing", "dagster_webserver", "dagster_cloud_cli", "matplotlib"}
 

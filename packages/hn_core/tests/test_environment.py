@@ -56,6 +56,7 @@ def test_every_environment_resolves_as_designed(env: dict[str, str], expected: T
         ({"DAGSTER_DEPLOYMENT": "production", "SNOWFLAKE_DATABASE": "OTHER"}, "whose database is fixed"),
         ({**BRANCH_42, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "whose database is fixed"),
         ({"HN_DUCKDB_PATH": "data/hacker_news.duckdb"}, "would clash with the schema HACKER_NEWS"),
+        ({"DAGSTER_CLOUD_DEPLOYMENT_NAME": "prod"}, "Dagster\\+ deployment 'prod' but DAGSTER_DEPLOYMENT is not set"),
         ({"HN_LOCAL_WAREHOUSE": "postgres"}, "Unknown HN_LOCAL_WAREHOUSE 'postgres'"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake"}, "needs DEV_SNOWFLAKE_SCHEMA"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake", "DEV_SNOWFLAKE_SCHEMA": "alice smith"}, "Invalid DEV_SNOWFLAKE_SCHEMA"),

@@ -134,6 +134,13 @@ def _environment(env: Mapping[str, str]) -> Environment:
         )
     if branch_flag == "1":
         return Environment.BRANCH
+    cloud_deployment = env.get("DAGSTER_CLOUD_DEPLOYMENT_NAME")
+    if not env.get("DAGSTER_DEPLOYMENT") and cloud_deployment:
+        raise ConfigurationError(
+            f"This process runs in the Dagster+ deployment {cloud_deployment!r} but DAGSTER_DEPLOYMENT is not set, "
+            "so it cannot tell staging from production. Set DAGSTER_DEPLOYMENT for that deployment "
+            "(see deploy/env/)."
+        )
     deployment = env.get("DAGSTER_DEPLOYMENT") or Environment.LOCAL.value
     if deployment not in DEPLOYMENT_NAMES:
         valid = ", ".join(DEPLOYMENT_NAMES)

@@ -2,8 +2,12 @@
 
 It serves ``/v0/maxitem.json`` and ``/v0/item/<id>.json`` like the public API, with a configurable latency per
 request and injected faults, so that the real client, the quick start and the benchmarks run without a network.
-It is asyncio (aiohttp's web server) with a large listen backlog and latency by ``asyncio.sleep``, so that it
-sustains thousands of requests per second on two cores and never limits a measurement.
+
+It must never limit a measurement, so the server that ``serve_in_thread`` and ``hn-api-server`` run is a small
+asyncio protocol: HTTP/1.1 with keep-alive, responses rendered once at start-up, latency by ``loop.call_later``
+(no task per request), a large listen backlog and uvloop where installed. That costs about 25 us of CPU per request
+where aiohttp's web server costs about 120 us (see BENCHMARKS.md). ``OfflineHNAPI.app()`` still builds the same API
+as an aiohttp application, for embedding; both make every decision in ``OfflineHNAPI.reply``.
 
 Faults are decided per (item id, attempt number) by a seeded hash, so a run is reproducible and a retry of the
 same id can succeed where the first attempt failed.
@@ -13,24 +17,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import signal
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
+from typing import NamedTuple, cast
 
 from aiohttp import web
 
+from hn_core.api_client import new_event_loop
 from hn_core.client import Item
 from hn_core.fixtures import generate_items
 
 log = logging.getLogger(__name__)
 
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
+
+ITEM_PREFIX = "/v0/item/"
+MAX_ITEM_PATH = "/v0/maxitem.json"
+#: Largest request head (request line and headers) the protocol server accepts.
+MAX_REQUEST_HEAD = 16 * 1024
 
 
 @dataclass
@@ -55,6 +71,15 @@ class Faults:
     seed: int = 0
 
 
+class Reply(NamedTuple):
+    """What to answer to one request, and after how long."""
+
+    delay: float
+    status: int
+    body: bytes
+    content_type: str = JSON_CONTENT_TYPE
+
+
 @dataclass
 class OfflineHNAPI:
     """The application state: the fixture, pre-serialised, the latency and the faults."""
@@ -67,52 +92,250 @@ class OfflineHNAPI:
     def __post_init__(self) -> None:
         self._bodies = {item_id: json.dumps(item).encode() for item_id, item in self.items.items()}
         self._max_body = json.dumps(max(self.items, default=0)).encode()
+        self._rendered: dict[bytes, bytes] | None = None
 
     @property
     def max_item_id(self) -> int:
         return max(self.items, default=0)
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/v0/maxitem.json", self._max_item)
-        app.router.add_get("/v0/item/{item_id:\\d+}.json", self._item)
-        return app
+    def rendered_ok(self) -> dict[bytes, bytes]:
+        """Complete keep-alive 200 responses, keyed by the JSON body they carry, rendered once on first use."""
+        if self._rendered is None:
+            bodies = [*self._bodies.values(), self._max_body, b"null"]
+            self._rendered = {body: render_response(200, body, JSON_CONTENT_TYPE) for body in bodies}
+        return self._rendered
 
-    async def _max_item(self, _request: web.Request) -> web.Response:
-        await self._wait()
-        return web.Response(body=self._max_body, headers=JSON_HEADERS)
+    def reply(self, path: str) -> Reply:
+        """Route a GET of ``path`` (without the query string); an item request counts as an attempt at that id."""
+        if path.startswith(ITEM_PREFIX) and path.endswith(".json"):
+            digits = path[len(ITEM_PREFIX) : -len(".json")]
+            if digits.isascii() and digits.isdigit():
+                return self.item_reply(int(digits))
+        elif path == MAX_ITEM_PATH:
+            return Reply(self.latency_seconds, 200, self._max_body)
+        return Reply(0.0, 404, b"404: Not Found", TEXT_CONTENT_TYPE)
 
-    async def _item(self, request: web.Request) -> web.Response:
-        item_id = int(request.match_info["item_id"])
+    def item_reply(self, item_id: int) -> Reply:
+        """The answer to one request for ``item_id``, faults included."""
         attempt = self.attempts[item_id]
-        self.attempts[item_id] += 1
-        await self._wait()
+        self.attempts[item_id] = attempt + 1
+        delay = self.latency_seconds
         faults = self.faults
         if attempt < faults.failures_before_success:
             if faults.hang_before_success:
-                await asyncio.sleep(faults.hang_seconds)
-            return web.Response(status=500, text="injected failure before success")
-        if item_id in faults.fail_ids or self._roll(item_id, attempt, "error") < faults.error_share:
-            return web.Response(status=503, text="injected server error")
-        if self._roll(item_id, attempt, "timeout") < faults.timeout_share:
-            await asyncio.sleep(faults.hang_seconds)
-        if item_id in faults.malformed_ids or self._roll(item_id, attempt, "malformed") < faults.malformed_share:
-            return web.Response(body=b'{"id": ' + str(item_id).encode() + b', "type": "sto', headers=JSON_HEADERS)
-        if item_id in faults.null_ids or self._roll(item_id, attempt, "null") < faults.null_share:
-            return web.Response(body=b"null", headers=JSON_HEADERS)
-        return web.Response(body=self._bodies.get(item_id, b"null"), headers=JSON_HEADERS)
+                delay += faults.hang_seconds
+            return Reply(delay, 500, b"injected failure before success", TEXT_CONTENT_TYPE)
+        if item_id in faults.fail_ids or self._happens(faults.error_share, item_id, attempt, "error"):
+            return Reply(delay, 503, b"injected server error", TEXT_CONTENT_TYPE)
+        if self._happens(faults.timeout_share, item_id, attempt, "timeout"):
+            delay += faults.hang_seconds
+        if item_id in faults.malformed_ids or self._happens(faults.malformed_share, item_id, attempt, "malformed"):
+            return Reply(delay, 200, b'{"id": ' + str(item_id).encode() + b', "type": "sto')
+        if item_id in faults.null_ids or self._happens(faults.null_share, item_id, attempt, "null"):
+            return Reply(delay, 200, b"null")
+        return Reply(delay, 200, self._bodies.get(item_id, b"null"))
 
-    async def _wait(self) -> None:
-        if self.latency_seconds > 0:
-            await asyncio.sleep(self.latency_seconds)
+    def app(self) -> web.Application:
+        """The same API as an aiohttp application (the protocol server of ``start_server`` is lighter)."""
+        app = web.Application()
+        app.router.add_get("/v0/maxitem.json", self._handle)
+        app.router.add_get("/v0/item/{item_id:\\d+}.json", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        reply = self.reply(request.path)
+        if reply.delay > 0:
+            await asyncio.sleep(reply.delay)
+        return web.Response(status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type})
+
+    def _happens(self, share: float, item_id: int, attempt: int, kind: str) -> bool:
+        return share > 0 and self._roll(item_id, attempt, kind) < share
 
     def _roll(self, item_id: int, attempt: int, kind: str) -> float:
         digest = hashlib.blake2b(f"{self.faults.seed}:{kind}:{item_id}:{attempt}".encode(), digest_size=8)
         return int.from_bytes(digest.digest(), "big") / 2**64
 
 
+def render_response(status: int, body: bytes, content_type: str, *, close: bool = False, head: bool = False) -> bytes:
+    """A complete HTTP/1.1 response: status line, headers and (unless ``head``) the body."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    connection = "Connection: close\r\n" if close else ""
+    head_bytes = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{connection}\r\n"
+    ).encode()
+    return head_bytes if head else head_bytes + body
+
+
+class _Pending:
+    """An answer waiting for its turn: HTTP/1.1 answers the requests of a connection in the order they came."""
+
+    __slots__ = ("close", "data", "timer")
+
+    def __init__(self, data: bytes | None, close: bool) -> None:
+        self.data, self.close = data, close
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _HTTPConnection(asyncio.Protocol):
+    """One client connection: parses HTTP/1.1 requests, answers after the reply's delay, keeps the connection alive.
+
+    Only what the HN API needs: GET and HEAD, no request bodies beyond a ``Content-Length`` to skip, no chunked
+    requests. Anything else gets a 4xx answer, and the connection is closed.
+    """
+
+    def __init__(self, api: OfflineHNAPI, connections: set[_HTTPConnection]) -> None:
+        self._api, self._connections = api, connections
+        self._rendered = api.rendered_ok()
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._queue: deque[_Pending] = deque()
+        self._closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for pending in self._queue:
+            if pending.timer is not None:
+                pending.timer.cancel()
+        self._queue.clear()
+        self._transport = None
+        self._connections.discard(self)
+
+    def close(self) -> None:
+        """Close the connection now, dropping answers not yet due."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        while buffer and not self._closing:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > MAX_REQUEST_HEAD:
+                    self._fail(431, b"request head too large")
+                break
+            request = self._parse(buffer[:end])
+            if request is None:
+                break
+            method, target, keep_alive, body_length = request
+            if len(buffer) < end + 4 + body_length:
+                break
+            buffer = buffer[end + 4 + body_length :]
+            self._answer(method, target, keep_alive)
+        self._buffer = b"" if self._closing else buffer
+
+    def _parse(self, head: bytes) -> tuple[bytes, bytes, bool, int] | None:
+        """Method, target, keep-alive and body length of a request head; ``None`` after answering a bad one."""
+        line_end = head.find(b"\r\n")
+        parts = (head if line_end < 0 else head[:line_end]).split(b" ")
+        if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+            self._fail(400, b"malformed request line")
+            return None
+        method, target, version = parts
+        keep_alive, body_length = version == b"HTTP/1.1", 0
+        if line_end >= 0:
+            for line in head[line_end + 2 :].lower().split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                value = value.strip()
+                if name == b"connection":
+                    keep_alive = b"keep-alive" in value if version == b"HTTP/1.0" else b"close" not in value
+                elif name == b"content-length":
+                    if not value.isdigit():
+                        self._fail(400, b"bad content-length")
+                        return None
+                    body_length = int(value)
+                elif name == b"transfer-encoding":
+                    self._fail(411, b"chunked requests are not supported")
+                    return None
+        return method, target, keep_alive, body_length
+
+    def _answer(self, method: bytes, target: bytes, keep_alive: bool) -> None:
+        if method not in (b"GET", b"HEAD"):
+            self._fail(405, b"only GET and HEAD")
+            return
+        reply = self._api.reply(target.split(b"?", 1)[0].decode("latin-1"))
+        close, head = not keep_alive, method == b"HEAD"
+        data = None
+        if reply.status == 200 and keep_alive and not head and reply.content_type is JSON_CONTENT_TYPE:
+            data = self._rendered.get(reply.body)
+        if data is None:
+            data = render_response(reply.status, reply.body, reply.content_type, close=close, head=head)
+        self._closing = close
+        if reply.delay <= 0 and not self._queue:
+            self._send(data, close)
+            return
+        pending = _Pending(None, close)
+        if reply.delay > 0:
+            pending.timer = self._loop.call_later(reply.delay, self._ready, pending, data)
+        else:
+            pending.data = data
+        self._queue.append(pending)
+
+    def _ready(self, pending: _Pending, data: bytes) -> None:
+        pending.data, pending.timer = data, None
+        queue = self._queue
+        while queue and (first := queue[0]).data is not None:
+            queue.popleft()
+            self._send(first.data, first.close)
+
+    def _send(self, data: bytes, close: bool) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if close:
+            transport.close()
+
+    def _fail(self, status: int, message: bytes) -> None:
+        """Answer a request that cannot be served, after the answers still due, then close."""
+        self._closing = True
+        data = render_response(status, message, TEXT_CONTENT_TYPE, close=True)
+        if self._queue:
+            self._queue.append(_Pending(data, close=True))
+        else:
+            self._send(data, close=True)
+
+
+@dataclass
+class OfflineServer:
+    """The protocol server of ``start_server``, listening on ``host``:``port``, and its open connections."""
+
+    server: asyncio.AbstractServer
+    connections: set[_HTTPConnection]
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        """Stop listening and close every connection, even those a client keeps alive."""
+        self.server.close()
+        for connection in list(self.connections):
+            connection.close()
+        await self.server.wait_closed()
+
+
+async def start_server(api: OfflineHNAPI, host: str, port: int, backlog: int = 4096) -> OfflineServer:
+    """Serve ``api`` with the protocol server on the running loop; port 0 picks a free port (see ``.port``)."""
+    connections: set[_HTTPConnection] = set()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: _HTTPConnection(api, connections), host, port, backlog=backlog, reuse_address=True
+    )
+    bound_host, bound_port = server.sockets[0].getsockname()[:2]
+    return OfflineServer(server, connections, bound_host, bound_port)
+
+
 async def start_site(api: OfflineHNAPI, host: str, port: int, backlog: int = 4096) -> web.AppRunner:
-    """Start serving ``api``; port 0 picks a free port (read it from the returned runner's addresses)."""
+    """Serve ``api`` as an aiohttp application; port 0 picks a free port (read it from the runner's addresses)."""
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, host, port, backlog=backlog).start()
@@ -122,15 +345,14 @@ async def start_site(api: OfflineHNAPI, host: str, port: int, backlog: int = 409
 @contextmanager
 def serve_in_thread(api: OfflineHNAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``api`` from a background thread for the duration of the block; yields the base URL."""
-    loop = asyncio.new_event_loop()
-    runner = loop.run_until_complete(start_site(api, host, port))
-    bound_host, bound_port = runner.addresses[0][:2]
+    loop = new_event_loop()
+    server = loop.run_until_complete(start_server(api, host, port))
     thread = threading.Thread(target=loop.run_forever, name="offline-hn-api", daemon=True)
     thread.start()
     try:
-        yield f"http://{bound_host}:{bound_port}"
+        yield server.base_url
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
@@ -158,6 +380,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+async def serve_until_stopped(api: OfflineHNAPI, host: str, port: int, backlog: int) -> None:
+    """Serve ``api`` until SIGINT or SIGTERM, then close the listening socket and return."""
+    server = await start_server(api, host, port, backlog)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console script ``hn-api-server``: serve until interrupted."""
     args = parse_args(argv)
@@ -175,7 +411,8 @@ def main(argv: list[str] | None = None) -> None:
         f"latency {args.latency_ms:g} ms). Point the pipeline at it with HN_API_BASE_URL.",
         flush=True,
     )
-    web.run_app(api.app(), host=args.host, port=args.port, backlog=args.backlog, access_log=None, print=None)
+    with asyncio.Runner(loop_factory=new_event_loop) as runner, contextlib.suppress(KeyboardInterrupt):
+        runner.run(serve_until_stopped(api, args.host, args.port, args.backlog))
 
 
 if __name__ == "__main__":
