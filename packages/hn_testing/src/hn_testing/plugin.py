@@ -1,1 +1,46 @@
-"""Pytest plugin."""
+"""Pytest plugin (entry point ``hn_testing``): fixtures shared by every package's tests.
+
+Loaded in every test session of the workspace, so it imports nothing heavy at import time: the emulator
+(fakesnow, the Snowflake connector, dagster-snowflake: seconds of imports) is imported only when a test
+asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from hn_testing.snowflake_emulator import SnowflakeEmulator
+
+# Databases that exist in the account before a test runs, one per standing environment; clones are made by the
+# tests (or override ``snowflake_emulator_databases``).
+STANDING_DATABASES: tuple[str, ...] = ("PRODUCTION", "STAGING", "LOCAL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """fakesnow reads every result through DuckDB's DB-API Arrow export, which DuckDB 2 warns about."""
+    config.addinivalue_line("filterwarnings", "ignore:Arrow output on a DB-API result makes an extra copy:UserWarning")
+
+
+@pytest.fixture
+def snowflake_emulator_databases() -> tuple[str, ...]:
+    """Databases created (empty) before a test gets ``snowflake_emulator``; override to change them."""
+    return STANDING_DATABASES
+
+
+@pytest.fixture
+def snowflake_emulator(tmp_path: Path, snowflake_emulator_databases: tuple[str, ...]) -> Iterator[SnowflakeEmulator]:
+    """A fresh in-process Snowflake for one test, persisted under ``tmp_path / "snowflake"``.
+
+    While it is active, ``snowflake.connector.connect`` (hence ``SnowflakeResource`` and
+    ``SnowflakePandasIOManager`` with any account/user/password) talks to the emulator. Yields a
+    ``SnowflakeEmulator`` for setting up and inspecting state with plain SQL.
+    """
+    from hn_testing.snowflake_emulator import snowflake_emulator as start_emulator
+
+    with start_emulator(tmp_path / "snowflake", databases=snowflake_emulator_databases) as emulator:
+        yield emulator

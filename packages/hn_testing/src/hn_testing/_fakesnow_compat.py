@@ -1,0 +1,328 @@
+"""Compatibility patches that let the real dagster-snowflake code run unmodified on fakesnow 0.12.x.
+
+Each gap is bridged here, in one place, by subclassing fakesnow's connection and cursor (used only while an
+emulator is active) or by wrapping a fakesnow function; production code paths are never changed.
+
+| Gap in fakesnow 0.12.1                                        | Bridged by                                     |
+|---------------------------------------------------------------|------------------------------------------------|
+| missing table/schema/database errors use DuckDB's wording     | ``_snowflake_errors.snowflake_error``          |
+| ``write_pandas`` imported by name in dagster_snowflake_pandas | ``TYPE_HANDLER_WRITE_PANDAS`` (extra target)   |
+| fake ``write_pandas`` raises raw DuckDB exceptions            | ``write_pandas``                               |
+| ``DROP DATABASE`` does not parse                              | ``EmulatorCursor._drop_database``              |
+| ``CREATE DATABASE .. CLONE`` is empty, ``OR REPLACE`` fails   | ``EmulatorCursor._create_database``            |
+| ``SHOW DATABASES``: created_on is 1970, LIKE/TERSE ignored    | ``show_databases_sql``                         |
+| ``INFORMATION_SCHEMA.DATABASES``: 1970, loses its ``DB.``     | ``_information_schema_databases``              |
+| ``SHOW SCHEMAS LIKE`` ignores LIKE                            | ``EmulatorCursor._transform``                  |
+| ``DESCRIBE TABLE DB.S.T`` fails without a current database    | ``describe_table``                             |
+| connections must reach the emulator's catalog                 | ``emulator_connect`` (``FakeSnow.connect``)    |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+import duckdb
+import fakesnow.fakes
+import sqlglot
+from fakesnow import transforms
+from fakesnow.conn import FakeSnowflakeConnection
+from fakesnow.cursor import FakeSnowflakeCursor
+from fakesnow.instance import FakeSnow
+from fakesnow.pandas_tools import write_pandas as fakesnow_write_pandas
+from fakesnow.params import MutableParams
+from snowflake.connector.cursor import DictCursor, SnowflakeCursor
+from snowflake.connector.errors import ProgrammingError
+from sqlglot import exp
+
+from hn_testing._emulator_catalog import DATABASES_VIEW, NOT_DATABASES_SQL, REGISTRY_TABLE, EmulatorCatalog
+from hn_testing._snowflake_errors import already_exists, does_not_exist, snowflake_error
+
+# dagster_snowflake_pandas does `from snowflake.connector.pandas_tools import write_pandas`, so patching the
+# connector module alone leaves the I/O manager calling the real function.
+TYPE_HANDLER_WRITE_PANDAS = "dagster_snowflake_pandas.snowflake_pandas_type_handler.write_pandas"
+
+
+# -- SHOW DATABASES ----------------------------------------------------------------------------------
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def show_databases_sql(show: exp.Show, current_database: str | None) -> exp.Expr:
+    """``SHOW [TERSE] DATABASES [LIKE ..] [STARTS WITH ..] [LIMIT n]`` with real created_on values.
+
+    fakesnow reports created_on as 1970-01-01 for every database and ignores LIKE, STARTS WITH and TERSE;
+    a sweeper that drops clones by age needs all of them. Rows come from the catalog's registry.
+    """
+    created_on = "coalesce(r.created_on, to_timestamp(0))"
+    if show.args.get("terse"):
+        columns = (
+            f"{created_on} AS created_on, d.database_name AS name, 'STANDARD' AS kind, "
+            "NULL::VARCHAR AS database_name, NULL::VARCHAR AS schema_name"
+        )
+    else:
+        current = _literal(current_database or "")
+        columns = (
+            f"{created_on} AS created_on, d.database_name AS name, 'N' AS is_default, "
+            f"CASE WHEN upper(d.database_name) = upper({current}) THEN 'Y' ELSE 'N' END AS is_current, "
+            "'' AS origin, 'SYSADMIN' AS owner, d.comment AS comment, '' AS options, 1 AS retention_time, "
+            "'STANDARD' AS kind, NULL::VARCHAR AS budget, 'ROLE' AS owner_role_type, "
+            "NULL::VARCHAR AS object_visibility"
+        )
+    where = ["NOT d.internal", f"d.database_name NOT IN {NOT_DATABASES_SQL}"]
+    if isinstance(like := show.args.get("like"), exp.Literal):
+        where.append(f"d.database_name ILIKE {_literal(like.name)}")
+    if isinstance(starts_with := show.args.get("starts_with"), exp.Literal):
+        where.append(f"starts_with(d.database_name, {_literal(starts_with.name)})")
+    limit = show.args.get("limit")
+    limit_sql = f"LIMIT {int(limit.expression.name)}" if isinstance(limit, exp.Limit) else ""
+    sql = (
+        f"SELECT {columns} FROM duckdb_databases() AS d "
+        f"LEFT JOIN {REGISTRY_TABLE} AS r ON r.database_name = d.database_name "
+        f"WHERE {' AND '.join(where)} ORDER BY d.database_name {limit_sql}"
+    )
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+# -- DESCRIBE TABLE ----------------------------------------------------------------------------------
+
+_fakesnow_describe_table = transforms.describe_table
+
+
+def describe_table(
+    expression: exp.Expr, current_database: str | None = None, current_schema: str | None = None
+) -> exp.Expr:
+    """fakesnow's DESCRIBE TABLE rewrite, reading column metadata from the global catalog.
+
+    fakesnow reads ``_fs_information_schema._fs_columns`` of the *current* database, so ``DESCRIBE TABLE
+    DB.SCHEMA.T`` on a session without a current database fails with a raw DuckDB CatalogException. The
+    global view holds the same rows for every database and the query already filters on the database.
+    """
+    described = _fakesnow_describe_table(expression, current_database, current_schema)
+    for table in described.find_all(exp.Table):
+        if not table.catalog and table.db.lower() == "_fs_information_schema" and table.name.lower() == "_fs_columns":
+            table.set("catalog", exp.to_identifier("_fs_global"))
+    return described
+
+
+# -- connection and cursor ---------------------------------------------------------------------------
+
+
+def _information_schema_databases(node: exp.Expr) -> exp.Expr:
+    """Point ``[DB.]INFORMATION_SCHEMA.DATABASES`` at the emulator's view of all databases.
+
+    fakesnow's own view reports created_on as 1970-01-01, and its rewrite drops the ``DB.`` qualifier, so
+    the qualified form fails on a session without a current database.
+    """
+    if isinstance(node, exp.Table) and node.db.upper() == "_FS_INFORMATION_SCHEMA" and node.name.upper() == "DATABASES":
+        catalog, schema, name = DATABASES_VIEW.split(".")
+        return exp.table_(name, db=schema, catalog=catalog, alias=node.alias or None)
+    return node
+
+
+def _is_database_ddl(expression: exp.Expr, kind: type[exp.Expr]) -> bool:
+    return isinstance(expression, kind) and str(expression.args.get("kind") or "").upper() == "DATABASE"
+
+
+def _status(message: str) -> exp.Expr:
+    return sqlglot.parse_one(f"SELECT {_literal(message)} AS status", read="duckdb")
+
+
+class EmulatorConnection(FakeSnowflakeConnection):
+    """A fakesnow connection that knows its emulator's catalog and hands out ``EmulatorCursor``s."""
+
+    def __init__(self, catalog: EmulatorCatalog, *args: Any, **kwargs: Any) -> None:
+        self.catalog = catalog
+        super().__init__(*args, **kwargs)
+        catalog.track(self)
+        if kwargs.get("create_database") and self.database:
+            # fakesnow may just have created the connection's database; give it a created_on.
+            catalog.sync()
+
+    def cursor(self, cursor_class: type[SnowflakeCursor] = SnowflakeCursor) -> EmulatorCursor:
+        """Same as fakesnow's, with the compatibility cursor (fakesnow's own internals use it too)."""
+        return EmulatorCursor(conn=self, duck_conn=self._duck_conn, use_dict_result=cursor_class == DictCursor)
+
+    def forget_database(self) -> None:
+        """Leave a dropped current database: Snowflake sessions then have no current database or schema.
+
+        Without this, every later statement on the connection fails, because DuckDB keeps resolving names
+        against the detached catalog.
+        """
+        if not self._is_closed:
+            self._duck_conn.execute("SET schema = 'memory.main'")
+        self.database = None
+        self._schema = None
+        self.database_set = False
+        self.schema_set = False
+
+    def use_database(self, name: str) -> None:
+        """Make ``name`` the current database, as Snowflake does after CREATE DATABASE (with or without CLONE)."""
+        self._duck_conn.execute(f"SET schema = {_literal(name + '.main')}")
+        self.database = name
+        self._schema = None
+        self.database_set = True
+        self.schema_set = False
+
+
+class EmulatorCursor(FakeSnowflakeCursor):
+    """fakesnow's cursor plus database-level DDL, SHOW fixes and Snowflake error wording."""
+
+    _conn: EmulatorConnection
+
+    def _transform(self, expression: exp.Expr, params: MutableParams | None) -> exp.Expr:
+        """Route the statements fakesnow gets wrong; everything else goes through fakesnow unchanged."""
+        if isinstance(expression, exp.Show) and expression.name.upper() == "DATABASES":
+            return show_databases_sql(expression, self._conn.database)
+        if _is_database_ddl(expression, exp.Create):
+            # fakesnow's create_database transform would drop CLONE and OR REPLACE; keep the statement and
+            # only resolve IDENTIFIER(..) and unquoted case, then run it in _create_database.
+            return expression.transform(lambda e: transforms.identifier(e, params), copy=False).transform(
+                transforms.upper_case_unquoted_identifiers, copy=False
+            )
+        like = expression.args.get("like") if isinstance(expression, exp.Show) else None
+        is_show_schemas = isinstance(expression, exp.Show) and expression.name.upper() == "SCHEMAS"
+        transformed = super()._transform(expression, params)
+        if is_show_schemas and isinstance(like, exp.Literal) and isinstance(transformed, exp.Select):
+            # fakesnow ignores LIKE here, so the I/O manager's `show schemas like 'X' in database D` finds
+            # INFORMATION_SCHEMA and never creates schema X.
+            transformed = transformed.where(f"name ILIKE {_literal(like.name)}", dialect="duckdb", copy=False)
+        return transformed.transform(_information_schema_databases, copy=False)
+
+    def _execute(self, transformed: exp.Expr, params: MutableParams | None = None) -> None:
+        if _is_database_ddl(transformed, exp.Create):
+            self._create_database(transformed)
+            return
+        if _is_database_ddl(transformed, exp.Drop):
+            self._drop_database(transformed)
+            return
+        try:
+            super()._execute(transformed, params)
+        except ProgrammingError as error:
+            reworded = snowflake_error(
+                str(error.msg), transformed, self._conn.catalog, self._conn.database, self._conn.schema
+            )
+            if reworded is None:
+                raise
+            raise reworded from error
+
+    def _commit_before_ddl(self) -> None:
+        """Snowflake commits an open transaction before any DDL; fakesnow does so in its own _execute."""
+        if not self._conn._autocommit:
+            self._duck_conn.commit()
+            self._conn._in_transaction = False
+
+    def _create_database(self, create: exp.Create) -> None:
+        """``CREATE [OR REPLACE] DATABASE [IF NOT EXISTS] X [CLONE Y]`` with Snowflake's semantics.
+
+        fakesnow turns this into a DuckDB ATTACH: a clone comes out empty and OR REPLACE fails because the
+        catalog is already attached. Here a clone copies every schema, table (with rows) and view of Y, OR
+        REPLACE replaces X, an existing X without OR REPLACE / IF NOT EXISTS is an error, and X becomes the
+        session's current database.
+        """
+        name = create.this.name
+        clone = create.args.get("clone")
+        source = clone.this.name if isinstance(clone, exp.Clone) else None
+        catalog = self._conn.catalog
+        self._commit_before_ddl()
+        if catalog.exists(name):
+            if create.args.get("exists"):
+                super()._execute(_status(f"{name} already exists, statement succeeded."))
+                return
+            if not create.args.get("replace"):
+                raise already_exists(name)
+        if source is not None:
+            if not catalog.exists(source):
+                raise does_not_exist("Database", source)
+            if source.upper() == name.upper():
+                raise ProgrammingError(
+                    msg=f"SQL compilation error:\nCannot clone database '{name}' into itself.",
+                    errno=2002,
+                    sqlstate="42710",
+                )
+        if catalog.exists(name):
+            catalog.drop(name)
+        if source is None:
+            catalog.create(name)
+        else:
+            catalog.clone(source, name)
+        self._conn.use_database(name)
+        super()._execute(_status(f"Database {name} successfully created."))
+
+    def _drop_database(self, drop: exp.Drop) -> None:
+        """``DROP DATABASE [IF EXISTS] X``: fakesnow cannot parse it; drop every schema and table of X."""
+        table = drop.find(exp.Table)
+        assert table is not None, drop.sql()
+        name = table.name
+        self._commit_before_ddl()
+        if not self._conn.catalog.exists(name):
+            if drop.args.get("exists"):
+                super()._execute(_status(f"Drop statement executed successfully ({name} already dropped)."))
+                return
+            raise does_not_exist("Database", name)
+        self._conn.catalog.drop(name)
+        super()._execute(_status(f"{name} successfully dropped."))
+
+
+def write_pandas(conn: EmulatorConnection, df: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    """fakesnow's ``write_pandas`` with Snowflake's exception type and wording.
+
+    fakesnow inserts the frame through the raw DuckDB connection, so a frame with a column the existing table
+    lacks (dagster keeps the old table when the column set changes) raises ``duckdb.BinderException``
+    instead of Snowflake's ``ProgrammingError: invalid identifier``.
+    """
+    try:
+        return fakesnow_write_pandas(conn, df, table_name, *args, **kwargs)
+    except duckdb.Error as error:
+        message = str(error)
+        if reworded := snowflake_error(message, None, conn.catalog, conn.database, conn.schema):
+            raise reworded from error
+        errno, sqlstate = (100038, "22018") if isinstance(error, duckdb.ConversionException) else (2043, "02000")
+        raise ProgrammingError(msg=message.split("\n")[0], errno=errno, sqlstate=sqlstate) from error
+
+
+def emulator_connect(catalog: EmulatorCatalog) -> Callable[..., EmulatorConnection]:
+    """A replacement for ``FakeSnow.connect`` that builds ``EmulatorConnection``s bound to ``catalog``.
+
+    ``fakesnow.patch`` routes ``snowflake.connector.connect`` to ``FakeSnow.connect``; every connection
+    is a new cursor on one shared in-process DuckDB instance, so data written through one connection is
+    visible through any later one (in-memory or not).
+    """
+
+    def connect(
+        fs: FakeSnow,
+        database: str | None = None,
+        schema: str | None = None,
+        nop_regexes: list[str] | None = None,
+        **kwargs: Any,
+    ) -> EmulatorConnection:
+        catalog.bind(fs.duck_conn)
+        return EmulatorConnection(
+            catalog,
+            fs.duck_conn.cursor(),
+            fs.results_cache,
+            database,
+            schema,
+            create_database=fs.create_database_on_connect,
+            create_schema=fs.create_schema_on_connect,
+            db_path=fs.db_path,
+            nop_regexes=nop_regexes or fs.nop_regexes,
+            **kwargs,
+        )
+
+    return connect
+
+
+@contextmanager
+def compat_patches(catalog: EmulatorCatalog) -> Iterator[None]:
+    """Install the compatibility layer; enter before ``fakesnow.patch``, which reads what is patched here."""
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(FakeSnow, "connect", emulator_connect(catalog)))
+        stack.enter_context(mock.patch.object(transforms, "describe_table", describe_table))
+        # fakesnow.patch maps the real write_pandas to `fakesnow.fakes.write_pandas` when it starts.
+        stack.enter_context(mock.patch.object(fakesnow.fakes, "write_pandas", write_pandas))
+        yield

@@ -1,0 +1,165 @@
+"""An in-process Snowflake for tests: fakesnow 0.12.x plus a small compatibility layer.
+
+While ``snowflake_emulator()`` is active, ``snowflake.connector.connect`` and ``write_pandas`` (also where
+``dagster_snowflake_pandas`` imported it by name) are fakes, so the real ``SnowflakePandasIOManager`` and
+``SnowflakeResource`` run unmodified against DuckDB. The yielded ``SnowflakeEmulator`` lets a test set up
+and inspect state with plain SQL.
+
+Behaviour that differs from a default ``fakesnow.patch()`` on purpose, to match a real account:
+
+- connecting does not create the database or schema named in the connection (both off by default); the
+  databases a test needs are created up front (``databases=``) or by SQL, and the I/O manager creates its
+  schema itself, as it does on Snowflake;
+- ``CREATE DATABASE`` (with or without ``CLONE``) makes the new database the session's current one.
+
+See ``hn_testing._fakesnow_compat`` for every patch and why it exists.
+
+What a test must know (DuckDB underneath, not Snowflake):
+
+- Dtypes the I/O manager loads (``pd.read_sql`` over the connector's Python values, as on Snowflake):
+  integers -> int64, or float64 when a NULL is present (nullable ``Int64`` too); floats -> float64;
+  strings (object or ``string``) -> object with None; bool -> bool, object when a NULL is present; naive
+  datetimes (TIMESTAMP_NTZ) -> datetime64[ns]; tz-aware datetimes are stored TIMESTAMP_TZ and load as
+  datetime64[ns, UTC] (Snowflake uses TIMESTAMP_LTZ in the session's time zone); a table without rows
+  loads every column as object. Lists and dicts are stored as JSON text in a VARCHAR column (``'[1, 2]'``)
+  where Snowflake would infer ARRAY/VARIANT and return indented JSON.
+- Column types written by ``write_pandas``: NUMBER(38,0), FLOAT, VARCHAR(16777216), BOOLEAN,
+  TIMESTAMP_NTZ(9) / TIMESTAMP_TZ(9).
+- ``SELECT *`` returns rows in insertion order (Snowflake promises no order): sort before comparing.
+- A clone copies schemas, tables (rows, types, defaults, constraints) and views; not sequences or stages.
+  Its views read the clone's tables, even where they name the source database explicitly (Snowflake
+  keeps those pointing at the source). New databases have no PUBLIC schema. Database names compare
+  case-insensitively even when quoted.
+- ``CURRENT_DATABASE()`` is ``'memory'`` (not NULL) on a session without a current database.
+- One transaction (``autocommit=False``) can write to one database only; DuckDB raises otherwise.
+- With ``db_path``, DuckDB locks the files: one process (one running emulator) at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import fakesnow
+import snowflake.connector
+from fakesnow.conn import FakeSnowflakeConnection
+
+from hn_testing._emulator_catalog import EmulatorCatalog
+from hn_testing._fakesnow_compat import TYPE_HANDLER_WRITE_PANDAS, compat_patches
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SnowflakeEmulator", "snowflake_emulator"]
+
+_QUALIFIED_NAME = re.compile(r"[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*")
+
+
+@dataclass(frozen=True)
+class SnowflakeEmulator:
+    """Handle on a running emulator: plain-SQL access and test-only controls over its databases."""
+
+    catalog: EmulatorCatalog
+
+    @property
+    def db_path(self) -> Path | None:
+        """Directory holding one DuckDB file per database, or None when everything is in memory."""
+        return self.catalog.db_path
+
+    def connect(self, database: str | None = None, schema: str | None = None, **kwargs: Any) -> FakeSnowflakeConnection:
+        """A new connection, exactly what ``snowflake.connector.connect`` returns inside the emulator."""
+        return snowflake.connector.connect(database=database, schema=schema, **kwargs)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement on a fresh connection (qmark params) and return all rows."""
+        with self.connect(paramstyle="qmark") as conn:
+            return list(conn.cursor().execute(sql, params).fetchall())
+
+    def databases(self) -> set[str]:
+        """Names of all databases."""
+        return set(self.catalog.names())
+
+    def schemas(self, database: str) -> set[str]:
+        """Schemas of ``database`` (without INFORMATION_SCHEMA)."""
+        return self.catalog.schemas(database)
+
+    def tables(self, database: str) -> set[str]:
+        """Base tables of ``database`` as ``"SCHEMA.TABLE"``."""
+        return self.catalog.tables(database)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """All rows of table ``"DB.SCHEMA.TABLE"`` via ``fetch_pandas_all`` (upper-case column names).
+
+        This is the connector's Arrow path, not the I/O manager's ``pd.read_sql``: BIGINT columns come back
+        int64 (float64 if they hold NULLs), VARCHAR object, TIMESTAMP_NTZ datetime64[us].
+        """
+        if not _QUALIFIED_NAME.fullmatch(name):
+            raise ValueError(f"expected an unquoted DATABASE.SCHEMA.TABLE name, got {name!r}")
+        with self.connect() as conn:
+            return conn.cursor().execute(f"SELECT * FROM {name}").fetch_pandas_all()
+
+    def create_database(self, name: str) -> None:
+        """Create an empty database now, named as the unquoted identifier would be (upper case)."""
+        if self.catalog.exists(name):
+            raise ValueError(f"database {name!r} already exists")
+        self.catalog.create(name.upper())
+
+    def database_created_on(self, name: str) -> datetime:
+        """The ``created_on`` that ``SHOW DATABASES`` reports for ``name`` (timezone-aware, UTC)."""
+        return self.catalog.created_on(self.catalog.resolve(name))
+
+    def set_database_created_on(self, name: str, created_on: datetime) -> None:
+        """Back-date a database, e.g. to make a clone look stale to the sweeper (test-only).
+
+        ``created_on`` is what ``SHOW DATABASES`` and ``INFORMATION_SCHEMA.DATABASES`` report from then on;
+        a naive datetime is taken as UTC. Raises ``KeyError`` for an unknown database.
+        """
+        self.catalog.set_created_on(name, created_on)
+
+
+@contextmanager
+def snowflake_emulator(
+    db_path: Path | None = None,
+    *,
+    databases: Iterable[str] = (),
+    create_database_on_connect: bool = False,
+    create_schema_on_connect: bool = False,
+) -> Iterator[SnowflakeEmulator]:
+    """Run the Snowflake emulator for the duration of the ``with`` block.
+
+    Args:
+        db_path: keep each database in ``<db_path>/<NAME>.db`` (created if missing). Databases already
+            there are attached on start, so a later emulator on the same directory sees them (one process
+            at a time: DuckDB locks its files). None keeps everything in memory. Either way every connection
+            shares one DuckDB instance, so writes through one connection are visible to all later ones.
+        databases: databases to create (empty, upper-cased names) before yielding, e.g. ``("PRODUCTION",)``.
+        create_database_on_connect / create_schema_on_connect: fakesnow's conveniences that create the
+            database/schema a connection names; off by default because Snowflake does neither.
+    """
+    if db_path is not None:
+        db_path.mkdir(parents=True, exist_ok=True)
+    catalog = EmulatorCatalog(db_path)
+    with (
+        compat_patches(catalog),
+        fakesnow.patch(
+            # imports dagster_snowflake_pandas (seconds) if no test has yet
+            extra_targets=[TYPE_HANDLER_WRITE_PANDAS],
+            create_database_on_connect=create_database_on_connect,
+            create_schema_on_connect=create_schema_on_connect,
+            db_path=db_path,
+        ),
+    ):
+        emulator = SnowflakeEmulator(catalog)
+        try:
+            emulator.connect().close()  # binds the catalog to fakesnow's DuckDB and attaches db_path files
+            for name in databases:
+                if not catalog.exists(name):
+                    emulator.create_database(name)
+            yield emulator
+        finally:
+            catalog.close_connections()
