@@ -27,7 +27,8 @@ LOCATIONS = {"hn_assets": ("hn-assets", "hn_assets"), "db_ops": ("db-ops", "db_o
 # Must be in every image besides the location's own package.
 IN_EVERY_IMAGE = {"hn_core", "dagster", "dagster_cloud"}
 # Must never be in an image: dev tools, the test-only package, the other location.
-DEV_ONLY = {"pytest", "ruff", "fakesnow", "hn_testing", "dagster_webserver", "dagster_cloud_cli", "matplotlib"}
+# dagster_cloud_cli is not here: dagster-cloud, which the Dagster+ agent needs in every image, depends on it.
+DEV_ONLY = {"pytest", "ruff", "fakesnow", "hn_testing", "dagster_webserver", "matplotlib"}
 
 
 def dockerfile(location: str) -> Path:
