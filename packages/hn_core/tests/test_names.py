@@ -36,7 +36,8 @@ def test_clone_names_round_trip() -> None:
 @pytest.mark.parametrize(
     "name",
     ["PRODUCTION", "STAGING", "PRODUCTION_CLONE_", "PRODUCTION_CLONE_4X", 'PRODUCTION_CLONE_1"', "production_clone_1",
-     "PRODUCTION_CLONE_1 ", "PRODUCTION_CLONE_1; DROP DATABASE PRODUCTION", "PRODUCTIONXCLONEX1"],
+     "PRODUCTION_CLONE_1 ", "PRODUCTION_CLONE_1; DROP DATABASE PRODUCTION", "PRODUCTIONXCLONEX1", "PRODUCTION_CLONE_0",
+     "PRODUCTION_CLONE_007"],
 )  # fmt: skip
 def test_only_clone_names_pass_the_clone_check(name: str) -> None:
     assert clone_pull_request_id(name) is None

@@ -14,7 +14,9 @@ HACKER_NEWS_SCHEMA = "HACKER_NEWS"
 
 _IDENTIFIER = re.compile(r"[A-Z_][A-Z0-9_$]{0,254}")
 _PULL_REQUEST_ID = re.compile(r"[0-9]{1,18}")
-_CLONE_NAME = re.compile(rf"{CLONE_PREFIX}([0-9]{{1,18}})")
+#: Exactly the names ``clone_database_name`` makes: no leading zeros, no ``_0``, so that a hand-made database
+#: such as ``PRODUCTION_CLONE_0`` or ``PRODUCTION_CLONE_007`` is never taken for a pull request's clone.
+_CLONE_NAME = re.compile(rf"{CLONE_PREFIX}([1-9][0-9]{{0,17}})")
 
 
 class InvalidNameError(ValueError):
