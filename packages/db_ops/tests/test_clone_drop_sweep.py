@@ -105,15 +105,9 @@ def test_sweeper_drops_only_old_clones(production, use_environment) -> None:
     assert_frame_equal(production.read_table("PRODUCTION.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
 
 
-def test_sweep_schedule_runs_by_default_only_in_production(use_environment) -> None:
-    statuses = {}
-    for environment, pr in (("production", None), ("staging", None), ("branch", 3), ("local", None)):
-        use_environment(environment, pr)
-        statuses[environment] = defs().resolve_schedule_def("sweep_stale_clones_daily").default_status
+def test_sweep_schedule_runs_daily_in_production(use_environment) -> None:
+    use_environment("production")
 
-    assert statuses == {
-        "production": dg.DefaultScheduleStatus.RUNNING,
-        "staging": dg.DefaultScheduleStatus.STOPPED,
-        "branch": dg.DefaultScheduleStatus.STOPPED,
-        "local": dg.DefaultScheduleStatus.STOPPED,
-    }
+    schedule = defs().resolve_schedule_def("sweep_stale_clones_daily")
+
+    assert (schedule.cron_schedule, schedule.default_status) == ("0 4 * * *", dg.DefaultScheduleStatus.RUNNING)

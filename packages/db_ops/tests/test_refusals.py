@@ -10,6 +10,7 @@ import pytest
 from db_ops import clone_prod, drop_prod_clone, sweep_stale_clones
 from db_ops.definitions import defs
 from db_ops.sql import clone_statement, drop_statement
+from db_ops.sweeper import SweepConfig
 from hn_core.names import InvalidNameError
 
 
@@ -75,7 +76,7 @@ def test_statements_refuse_anything_but_a_clone_name(name: str) -> None:
 def test_local_duckdb_runs_stop_at_once_naming_the_opt_in(use_environment) -> None:
     use_environment("local")
 
-    for job_name in ("clone_prod", "drop_prod_clone", sweep_stale_clones.name):
+    for job_name in ("clone_prod", "drop_prod_clone"):
         result = (
             defs()
             .resolve_job_def(job_name)
@@ -88,3 +89,18 @@ def test_local_duckdb_runs_stop_at_once_naming_the_opt_in(use_environment) -> No
         )
         assert not result.success
         assert "HN_LOCAL_WAREHOUSE=snowflake" in str(result.all_events)
+
+
+@pytest.mark.parametrize(("environment", "pull_request_id"), [("staging", None), ("branch", 42), ("local", None)])
+def test_the_sweeper_runs_only_in_production(environment: str, pull_request_id: int | None, use_environment) -> None:
+    use_environment(environment, pull_request_id)
+
+    assert "sweep_stale_clones" not in {job.name for job in defs().jobs}
+    result = sweep_stale_clones.execute_in_process(resources={"snowflake": NoSqlAllowed()}, raise_on_error=False)
+    assert f"The sweeper runs only in production, not in {environment}" in failure_message(result)
+
+
+@pytest.mark.parametrize("days", [0, 0.5, -1])
+def test_the_sweeper_keeps_anything_younger_than_a_day(days: float) -> None:
+    with pytest.raises(Exception, match="greater than or equal to 1"):
+        SweepConfig(max_age_days=days)

@@ -1,8 +1,8 @@
 """Code location ``db_ops``: clone and drop jobs per pull request, and the stale-clone sweeper.
 
-The jobs load in every environment, because CI launches ``clone_prod`` inside each branch deployment and
-``drop_prod_clone`` either there or in production with the PR id as run config. The sweeper's schedule runs by
-default only in production.
+The clone and drop jobs load in every environment, because CI launches ``clone_prod`` inside each branch
+deployment and ``drop_prod_clone`` either there or in production with the PR id as run config. The sweeper and its
+daily schedule exist only in production: elsewhere the credentials may own other pull requests' clones.
 """
 
 import os
@@ -10,17 +10,17 @@ import os
 import dagster as dg
 
 from db_ops.ops import clone_prod, drop_prod_clone
-from db_ops.sweeper import sweep_schedule, sweep_stale_clones
+from db_ops.sweeper import sweep_stale_clones, sweep_stale_clones_daily
 from hn_core.environment import Environment, resolve_target
-from hn_core.resources import build_resources
+from hn_core.resources import build_snowflake_resource
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     target = resolve_target(os.environ)
-    resources = build_resources(target, os.environ)
+    in_production = target.environment is Environment.PRODUCTION
     return dg.Definitions(
-        jobs=[clone_prod, drop_prod_clone, sweep_stale_clones],
-        schedules=[sweep_schedule(running=target.environment is Environment.PRODUCTION)],
-        resources={"snowflake": resources["snowflake"]},
+        jobs=[clone_prod, drop_prod_clone, *([sweep_stale_clones] if in_production else [])],
+        schedules=[sweep_stale_clones_daily] if in_production else [],
+        resources={"snowflake": build_snowflake_resource(target, os.environ)},
     )

@@ -11,13 +11,16 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.sql import databases_created_on, drop_statement
+from hn_core.environment import Environment, resolve_target
 from hn_core.names import clone_pull_request_id
 
 SWEEP_SCHEDULE = "0 4 * * *"
 
 
 class SweepConfig(dg.Config):
-    max_age_days: float = Field(default=14.0, gt=0, description="Drop clones created more than this many days ago.")
+    """How old a clone must be to go; at least a day, so that a slip of the finger cannot sweep every open PR."""
+
+    max_age_days: float = Field(default=14.0, ge=1, description="Drop clones created more than this many days ago.")
     dry_run: bool = Field(default=False, description="Only report which clones would be dropped.")
 
 
@@ -32,6 +35,14 @@ def stale_clones(created_on: dict[str, datetime], now: datetime, max_age: timede
 
 @dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
 def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> list[str]:
+    """Drop (or with ``dry_run`` only list) the clones older than ``max_age_days``; returns the names dropped.
+
+    Only production sweeps: anywhere else the credentials may own other pull requests' clones, and a branch
+    deployment runs a pull request's own code.
+    """
+    environment = resolve_target().environment
+    if environment is not Environment.PRODUCTION:
+        raise dg.Failure(f"The sweeper runs only in production, not in {environment}: launch it there.")
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()
@@ -60,15 +71,14 @@ def sweep_stale_clones() -> None:
     drop_stale_clones()
 
 
-def sweep_schedule(running: bool) -> dg.ScheduleDefinition:
-    """Daily sweep; running by default only where it should act on its own (production)."""
-    return dg.ScheduleDefinition(
-        name="sweep_stale_clones_daily",
-        job=sweep_stale_clones,
-        cron_schedule=SWEEP_SCHEDULE,
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
-    )
+sweep_stale_clones_daily = dg.ScheduleDefinition(
+    name="sweep_stale_clones_daily",
+    job=sweep_stale_clones,
+    cron_schedule=SWEEP_SCHEDULE,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily sweep of stale clones, in production only.",
+)
 
 
 def _as_utc(moment: datetime) -> datetime:
