@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from dagster import EnvVar
+from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from hn_core.environment import ConfigurationError, Environment, Store, Target, resolve_target
 from hn_core.resources import SnowflakeNotConfigured, build_resources
@@ -51,6 +52,7 @@ def test_every_environment_resolves_as_designed(env: dict[str, str], expected: T
         ({**BRANCH_42, "DAGSTER_CLOUD_PULL_REQUEST_ID": ""}, "positive whole number"),
         ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": "PRODUCTION"}, "which only production may write"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "only production may"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "SNOWFLAKE_DATABASE": "STAGING"}, "which it belongs to staging"),
         ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": "PRODUCTION_CLONE_7"}, "a branch deployment's clone"),
         ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": 'X"; DROP'}, "Invalid SNOWFLAKE_DATABASE"),
         ({"DAGSTER_DEPLOYMENT": "production", "SNOWFLAKE_DATABASE": "OTHER"}, "whose database is fixed"),
@@ -70,7 +72,7 @@ def test_ambiguous_or_dangerous_environments_are_refused(env: dict[str, str], me
 def test_local_resources_use_duckdb_and_no_snowflake() -> None:
     resources = build_resources(resolve_target({}), {})
 
-    assert type(resources["warehouse_io_manager"]).__name__ == "DuckDBPandasIOManager"
+    assert isinstance(resources["warehouse_io_manager"], DuckDBPandasIOManager)
     assert resources["warehouse_io_manager"].database == "local_warehouse.duckdb"
     assert isinstance(resources["snowflake"], SnowflakeNotConfigured)
 

@@ -110,13 +110,19 @@ def resolve_target(env: Mapping[str, str] | None = None) -> Target:
 
 
 def guard_database(target: Target) -> None:
-    """Only production may touch ``PRODUCTION``; only a branch may touch a ``PRODUCTION_CLONE_*`` database."""
+    """Each standing database belongs to one environment, and a ``PRODUCTION_CLONE_*`` one only to a branch.
+
+    So only production may touch ``PRODUCTION``, and a local opt-in cannot write ``STAGING`` with a developer's login.
+    """
     if target.database is None:
         return
-    if target.database == PRODUCTION_DATABASE and target.environment is not Environment.PRODUCTION:
+    owners = {database: environment for environment, database in SNOWFLAKE_DATABASES.items()}
+    owner = {**owners, LOCAL_DATABASE: Environment.LOCAL}.get(target.database)
+    if owner is not None and owner is not target.environment:
+        only = "only production may write" if owner is Environment.PRODUCTION else f"it belongs to {owner}"
         raise ConfigurationError(
-            f"The {target.environment} environment resolved to database {PRODUCTION_DATABASE}, which only "
-            "production may write. Unset SNOWFLAKE_DATABASE or point it at a database of your own."
+            f"The {target.environment} environment resolved to database {target.database}, which {only}. "
+            "Unset SNOWFLAKE_DATABASE or point it at a database of your own."
         )
     if target.database.startswith(CLONE_PREFIX) and target.environment is not Environment.BRANCH:
         raise ConfigurationError(
