@@ -3,7 +3,8 @@
 Resource keys are a contract shared by both locations:
 
 - ``hn_client``: ``HNAPIClient`` (base URL from ``HN_API_BASE_URL``, default the public API);
-- ``warehouse_io_manager``: ``DuckDBPandasIOManager`` locally, ``SnowflakePandasIOManager`` everywhere else;
+- ``warehouse_io_manager``: Dagster's DuckDB pandas I/O manager locally, its Snowflake one everywhere else (both
+  keeping an empty output as an empty table, see ``hn_core.warehouse_duckdb``);
 - ``snowflake``: ``SnowflakeResource`` wherever Snowflake is configured; in local DuckDB mode a resource that fails
   every run at once with the opt-in to use, so that ``db_ops`` still loads.
 
@@ -62,26 +63,39 @@ def snowflake_credentials(target: Target, env: Mapping[str, str]) -> dict[str, A
             settings["private_key_password"] = EnvVar(key_password)
     else:
         settings["password"] = EnvVar(password)
-    settings.update({field: EnvVar(name) for field, name in OPTIONAL_SETTINGS.items() if env.get(name)})
+    for field, shared in OPTIONAL_SETTINGS.items():
+        own = f"{prefix}_{shared}"  # e.g. BRANCH_SNOWFLAKE_ROLE, so a branch never inherits production's role
+        if name := next((variable for variable in (own, shared) if env.get(variable)), None):
+            settings[field] = EnvVar(name)
     return settings
 
 
 def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
     """Every resource of ``target``, under the shared keys."""
-    resources: dict[str, Any] = {"hn_client": HNAPIClient()}
+    return {
+        "hn_client": HNAPIClient(),
+        "warehouse_io_manager": build_warehouse_io_manager(target, env),
+        "snowflake": build_snowflake_resource(target, env),
+    }
+
+
+def build_warehouse_io_manager(target: Target, env: Mapping[str, str]) -> ConfigurableResource:
+    """Where assets are stored: the DuckDB file locally, Snowflake elsewhere (both keep empty tables typed)."""
     if target.store is Store.DUCKDB:
-        from dagster_duckdb_pandas import DuckDBPandasIOManager
+        from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
 
-        resources["warehouse_io_manager"] = DuckDBPandasIOManager(database=target.duckdb_path, schema=target.schema)
-        resources["snowflake"] = SnowflakeNotConfigured()
-        return resources
+        return WarehouseDuckDBIOManager(database=target.duckdb_path, schema=target.schema)
+    from hn_core.warehouse_snowflake import WarehouseSnowflakeIOManager
 
-    from dagster_snowflake import SnowflakeResource
-    from dagster_snowflake_pandas import SnowflakePandasIOManager
-
-    credentials = snowflake_credentials(target, env)
-    resources["warehouse_io_manager"] = SnowflakePandasIOManager(
-        **credentials, database=target.database, schema=target.schema
+    return WarehouseSnowflakeIOManager(
+        **snowflake_credentials(target, env), database=target.database, schema=target.schema
     )
-    resources["snowflake"] = SnowflakeResource(**credentials, database=target.database, schema=target.schema)
-    return resources
+
+
+def build_snowflake_resource(target: Target, env: Mapping[str, str]) -> ConfigurableResource:
+    """``SnowflakeResource`` for SQL of our own, or the stand-in that names the opt-in where there is none."""
+    if target.store is Store.DUCKDB:
+        return SnowflakeNotConfigured()
+    from dagster_snowflake import SnowflakeResource
+
+    return SnowflakeResource(**snowflake_credentials(target, env), database=target.database, schema=target.schema)
