@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,7 @@ def test_quickstart_materializes_and_reports_counts(
             count = connection.execute(f"SELECT count(*) FROM HACKER_NEWS.{table}").fetchone()[0]
             assert f"{table:<9} {count:>6} rows" in output
     assert 0 < count < 80
+    assert "HN_API_BASE_URL" not in os.environ, "the offline server's URL must not outlive it"
 
 
 def test_quickstart_refuses_to_run_outside_local_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,10 +7,12 @@ would in the local environment, runs the ``refresh_hacker_news`` job, then print
 import argparse
 import os
 from collections.abc import Sequence
+from unittest import mock
 
 import dagster as dg
 import duckdb
 
+from hn_assets.definitions import defs
 from hn_core.environment import Environment, Store, resolve_target
 from hn_core.fixtures import generate_items
 from hn_core.offline_server import OfflineHNAPI, serve_in_thread
@@ -38,10 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"The quick start writes only to the local DuckDB file; this environment is {target.description}."
         )
     api = OfflineHNAPI(generate_items(args.fixture_size))
-    with serve_in_thread(api) as base_url:
-        os.environ["HN_API_BASE_URL"] = base_url
-        from hn_assets.definitions import defs
-
+    with serve_in_thread(api) as base_url, mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}):
         result = (
             defs()
             .resolve_job_def("refresh_hacker_news")
