@@ -140,3 +140,12 @@ def test_a_branch_never_borrows_production_credentials() -> None:
 
     with pytest.raises(ConfigurationError, match="BRANCH_SNOWFLAKE_USER"):
         build_resources(resolve_target(env), env)
+
+
+def test_an_environment_s_own_role_and_warehouse_win_over_the_shared_ones() -> None:
+    env = {**BRANCH_42, **BRANCH, "SNOWFLAKE_ROLE": "TRANSFORMER", "BRANCH_SNOWFLAKE_ROLE": "BRANCH_DEPLOYMENTS",
+           "SNOWFLAKE_WAREHOUSE": "SHARED_WH"}  # fmt: skip
+
+    resource = build_resources(resolve_target(env), env)["snowflake"]
+
+    assert (resource.role, resource.warehouse) == (EnvVar("BRANCH_SNOWFLAKE_ROLE"), EnvVar("SNOWFLAKE_WAREHOUSE"))
