@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -201,3 +202,65 @@ def test_env_templates_are_not_ignored_by_git():
         check=False,
     )
     assert completed.returncode == 1, "deploy/env/*.env.example must be committed"
+
+
+# ---- .ci/validate-definitions: each location loaded with exactly its environment's variables ----
+
+# Set by Dagster+ in branch deployments, so not in branch.env.example.
+SET_BY_DAGSTER_PLUS = {"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT", "DAGSTER_CLOUD_PULL_REQUEST_ID"}
+# What the caller may pass on: what uv needs (its settings and cache, the shell's own variables), and DAGSTER_HOME.
+INFRASTRUCTURE = {"PATH", "HOME", "UV_CACHE_DIR", "DAGSTER_HOME", "PWD", "OLDPWD", "SHLVL", "_"}
+
+
+def test_validate_definitions_runs_each_location_in_a_clean_environment(tmp_path):
+    """Nothing from the caller leaks into the validation: a stand-in `uv` records what each call gets."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "uv"
+    stub.write_text(
+        f'#!/bin/sh\nn="$(ls "{calls}" | wc -l)"\nenv > "{calls}/$(printf %02d "$n").env"\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    leaks = {
+        "DAGSTER_CLOUD_DEPLOYMENT_NAME": "prod",
+        "DAGSTER_DEPLOYMENT": "leaked",
+        "SNOWFLAKE_DATABASE": "PRODUCTION",
+        "SYSTEM_SNOWFLAKE_PRIVATE_KEY_PASSWORD": "leaked",
+        "DEV_SNOWFLAKE_PRIVATE_KEY": "leaked",
+        "BRANCH_SNOWFLAKE_ROLE": "leaked",
+    }
+    completed = subprocess.run(
+        [str(ROOT / ".ci" / "validate-definitions")],
+        env={
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+            **leaks,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    environments = []
+    for dump in sorted(calls.glob("*.env")):
+        variables = dict(line.split("=", 1) for line in dump.read_text(encoding="utf-8").splitlines() if "=" in line)
+        assert variables["UV_CACHE_DIR"] == str(tmp_path / "uv-cache"), "uv keeps its settings"
+        if variables.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
+            environment = "branch"
+        else:
+            environment = variables["DAGSTER_DEPLOYMENT"]
+        environments.append(environment)
+        documented = set(parse_template(ENV_DIR / f"{environment}.env.example"))
+        if environment == "branch":
+            documented |= SET_BY_DAGSTER_PLUS
+        assert set(variables) - INFRASTRUCTURE <= documented, dump.name
+        for name, value in leaks.items():
+            assert variables.get(name) != value, f"{name} leaked into the {environment} validation"
+    # local (DuckDB), local-snowflake, staging, production, branch: both locations each.
+    assert environments == [env for env in ("local", "local", "staging", "production", "branch") for _ in range(2)]

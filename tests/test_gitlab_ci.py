@@ -1,14 +1,18 @@
 """.gitlab-ci.yml: parses, its references resolve, and it encodes the branch deployment lifecycle.
 
 Merge request: deploy each location to the branch deployment, then launch clone_prod in db_ops there; the branch
-environment's stop job (merged or closed MR) launches drop_prod_clone. main: production deploys only.
+environment's stop job (merged or closed MR) launches drop_prod_clone. main: production deploys only. A merge request
+never deploys to production, and its jobs that touch the branch deployment or its clone never run at the same time.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +177,79 @@ def test_dagster_cloud_action_image_is_pinned():
 @pytest.mark.parametrize("name", ["DAGSTER_CLOUD_API_TOKEN", "REGISTRY_PASSWORD", "REGISTRY_USERNAME"])
 def test_secrets_are_not_in_the_file(name):
     assert name not in config().get("variables", {})
+
+
+def rule_variables(job: dict[str, Any], condition: str) -> dict[str, str]:
+    (rule,) = [rule for rule in job["rules"] if rule.get("if") == condition]
+    return rule.get("variables", {})
+
+
+def run_ci_init(tmp_path: Path, variables: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The initialize job's `ci init` line, run by the installed CLI in a GitLab-like environment.
+
+    There is no CI_MERGE_REQUEST_IID, so the CLI cannot determine a branch deployment (offline, nothing to ask).
+    """
+    job = resolved_jobs()["initialize"]
+    (line,) = [line for line in job["script"] if "ci init" in line]
+    statedir = tmp_path / "statedir"
+    env = {
+        **{k: str(v) for k, v in config()["variables"].items()},
+        **{k: str(v) for k, v in job.get("variables", {}).items()},
+        **variables,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "GITLAB_CI": "true",
+        "CI_COMMIT_SHA": "0" * 40,
+        "CI_JOB_URL": "https://gitlab.example.com/acme/platform/-/jobs/1",
+        "CI_PIPELINE_URL": "https://gitlab.example.com/acme/platform/-/pipelines/1",
+        "CI_PROJECT_NAME": "platform",
+        "CI_PROJECT_PATH": "acme/platform",
+        "CI_PROJECT_URL": "https://gitlab.example.com/acme/platform",
+        "DAGSTER_CLOUD_ORGANIZATION": "acme",
+        "DAGSTER_CLOUD_API_TOKEN": "placeholder",
+        "DAGSTER_BUILD_STATEDIR": str(statedir),
+    }
+    completed = subprocess.run(
+        ["sh", "-c", line], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    return completed, statedir
+
+
+def test_merge_request_init_never_falls_back_to_production(tmp_path):
+    """`ci init --deployment=prod` deploys to prod when it cannot determine a branch deployment, unless required."""
+    job = resolved_jobs()["initialize"]
+    assert rule_conditions(job) == [MR_RULE, MAIN_RULE]
+    merge_request = rule_variables(job, MR_RULE)
+    assert "--require-branch-deployment" in merge_request.values()
+
+    completed, statedir = run_ci_init(tmp_path / "mr", merge_request)
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    assert not list(statedir.glob("location-*.json")), "no build session, so nothing to build or deploy"
+
+    # The same line on main: the fallback the flag prevents, and main's production deploy.
+    completed, statedir = run_ci_init(tmp_path / "main", rule_variables(job, MAIN_RULE))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for location in ("hn_assets", "db_ops"):
+        session = json.loads((statedir / f"location-{location}.json").read_text(encoding="utf-8"))
+        assert (session["deployment_name"], session["is_branch_deployment"]) == ("prod", False)
+
+
+def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():
+    jobs = resolved_jobs()
+    branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
+    stop = jobs[branch_deploys[0]["environment"]["on_stop"]]
+    for job in [*branch_deploys, jobs["clone-prod"], stop]:
+        assert job.get("resource_group") == "mr-$CI_MERGE_REQUEST_IID"
+    for name, job in jobs.items():
+        if MR_RULE not in rule_conditions(job):
+            assert "CI_MERGE_REQUEST_IID" not in str(job.get("resource_group", "")), name
+
+
+def test_test_job_runs_ci_run():
+    """`.ci/run` is the one definition of the checks (see test_github_workflows); the job provides uv and Node.js."""
+    job = resolved_jobs()["test"]
+    assert job["stage"] == "test"
+    assert re.fullmatch(r"ghcr\.io/astral-sh/uv:[\d.]+-python3\.11-bookworm", job["image"])
+    assert job["script"] == ["bash .ci/run"]
+    install = "\n".join(job.get("before_script", []))
+    assert {"nodejs", "npm", "jq"} <= set(install.split())
