@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from hn_testing.environments import RESOLVER_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE_YAML = ROOT / "workspace.yaml"
 DEADLINE_SECONDS = 90.0
@@ -54,17 +56,6 @@ query Workspace {
   }
 }
 """
-
-# Variables the environment resolver reads: the server must see the local environment only.
-RESOLVER_VARIABLES = (
-    "DAGSTER_DEPLOYMENT",
-    "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT",
-    "DAGSTER_CLOUD_PULL_REQUEST_ID",
-    "DAGSTER_CLOUD_DEPLOYMENT_NAME",
-    "HN_LOCAL_WAREHOUSE",
-    "HN_DUCKDB_PATH",
-    "HN_API_BASE_URL",
-)
 
 
 def free_port() -> int:
@@ -120,6 +111,7 @@ def test_webserver_serves_both_locations(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    # Only the local environment: none of the caller's deployment or credential variables reach the server.
     env = {k: v for k, v in os.environ.items() if k not in RESOLVER_VARIABLES}
     env.update(
         DAGSTER_HOME=str(home),
