@@ -4,10 +4,10 @@ It serves ``/v0/maxitem.json`` and ``/v0/item/<id>.json`` like the public API, w
 request and injected faults, so that the real client, the quick start and the benchmarks run without a network.
 
 It must never limit a measurement, so the server that ``serve_in_thread`` and ``hn-api-server`` run is a small
-asyncio protocol: HTTP/1.1 with keep-alive, responses rendered once at start-up, latency by ``loop.call_later``
-(no task per request), a large listen backlog and uvloop where installed. That costs about 25 us of CPU per request
-where aiohttp's web server costs about 120 us (see BENCHMARKS.md). ``OfflineHNAPI.app()`` still builds the same API
-as an aiohttp application, for embedding; both make every decision in ``OfflineHNAPI.reply``.
+asyncio protocol: HTTP/1.1 with keep-alive (and pipelining), complete responses rendered once, latency by
+``loop.call_later`` (no task per request), a large listen backlog and uvloop where installed. It needs a third to
+a quarter of the CPU time per request of aiohttp's web server (BENCHMARKS.md). ``OfflineHNAPI.app()`` still builds
+the same API as an aiohttp application, for embedding; both make every decision in ``OfflineHNAPI.reply``.
 
 Faults are decided per (item id, attempt number) by a seeded hash, so a run is reproducible and a retry of the
 same id can succeed where the first attempt failed.
