@@ -6,8 +6,8 @@ request and injected faults, so that the real client, the quick start and the be
 It must never limit a measurement, so the server that ``serve_in_thread`` and ``hn-api-server`` run is a small
 asyncio protocol: HTTP/1.1 with keep-alive (and pipelining), complete responses rendered once, latency by
 ``loop.call_later`` (no task per request), a large listen backlog and uvloop where installed. It needs a third to
-a quarter of the CPU time per request of aiohttp's web server (BENCHMARKS.md). ``OfflineHNAPI.app()`` still builds
-the same API as an aiohttp application, for embedding; both make every decision in ``OfflineHNAPI.reply``.
+a quarter of the CPU time per request of aiohttp's web server (BENCHMARKS.md). Every routing and fault decision is
+made in ``OfflineHNAPI.reply``, apart from the HTTP plumbing.
 
 Faults are decided per (item id, attempt number) by a seeded hash, so a run is reproducible and a retry of the
 same id can succeed where the first attempt failed.
@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import NamedTuple, cast
-
-from aiohttp import web
 
 from hn_core.api_client import new_event_loop
 from hn_core.client import Item
@@ -134,19 +132,6 @@ class OfflineHNAPI:
         if item_id in faults.null_ids or self._happens(faults.null_share, item_id, attempt, "null"):
             return Reply(delay, 200, b"null")
         return Reply(delay, 200, self._bodies.get(item_id, b"null"))
-
-    def app(self) -> web.Application:
-        """The same API as an aiohttp application (the protocol server of ``start_server`` is lighter)."""
-        app = web.Application()
-        app.router.add_get("/v0/maxitem.json", self._handle)
-        app.router.add_get("/v0/item/{item_id:\\d+}.json", self._handle)
-        return app
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        reply = self.reply(request.path)
-        if reply.delay > 0:
-            await asyncio.sleep(reply.delay)
-        return web.Response(status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type})
 
     def _happens(self, share: float, item_id: int, attempt: int, kind: str) -> bool:
         return share > 0 and self._roll(item_id, attempt, kind) < share
@@ -332,14 +317,6 @@ async def start_server(api: OfflineHNAPI, host: str, port: int, backlog: int = 4
     )
     bound_host, bound_port = server.sockets[0].getsockname()[:2]
     return OfflineServer(server, connections, bound_host, bound_port)
-
-
-async def start_site(api: OfflineHNAPI, host: str, port: int, backlog: int = 4096) -> web.AppRunner:
-    """Serve ``api`` as an aiohttp application; port 0 picks a free port (read it from the runner's addresses)."""
-    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, backlog=backlog).start()
-    return runner
 
 
 @contextmanager

@@ -8,7 +8,7 @@ an empty table with the frame's columns is exactly what the output says.
 from collections.abc import Sequence
 
 from dagster import OutputContext
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice  # as the pandas integrations do
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 

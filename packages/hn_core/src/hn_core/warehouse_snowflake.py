@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 from dagster import OutputContext
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice  # as the pandas integrations do
 from dagster_snowflake_pandas import SnowflakePandasIOManager, SnowflakePandasTypeHandler
 
 
