@@ -6,6 +6,9 @@ Each test runs the real I/O manager under ``dg.materialize``: DuckDB on a file, 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,11 +105,10 @@ INSTANCE = dg.DagsterInstance.ephemeral()
 
 
 def step_error(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
-    """The class name and message of the error that failed the run's step (the I/O manager's own error)."""
+    """The class name and message of the error the I/O manager raised, under Dagster's own wrapper."""
     error = result.get_step_failure_events()[0].event_specific_data.error
-    while error.cause is not None:
-        error = error.cause
-    return error.cls_name, error.message
+    assert error.cls_name == "DagsterExecutionHandleOutputError"
+    return error.cause.cls_name, error.cause.message
 
 
 def test_a_write_replaces_the_whole_table(warehouse: Warehouse) -> None:
@@ -253,3 +255,32 @@ def test_a_duckdb_table_with_a_null_typed_column_is_repaired(tmp_path: Path) -> 
             "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE column_name = 'text'"
         ).fetchall()
     assert sorted(types) == [("events", "text", "VARCHAR"), ("items", "text", "VARCHAR")]
+
+
+def test_a_duckdb_file_held_by_another_process_fails_naming_that_process(tmp_path: Path) -> None:
+    from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+
+    path = str(tmp_path / "held.duckdb")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE, path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "holding\n"
+        warehouse = Warehouse("duckdb", lambda: WarehouseDuckDBIOManager(database=path, schema=SCHEMA), *[None] * 3)
+        started = time.monotonic()
+
+        result = write(warehouse, GOOD)
+
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    kind, message = step_error(result)
+    assert kind == "WarehouseUnavailableError"
+    assert f"is locked by PID {holder.pid} ({sys.executable} -c" in message
+    assert "Stop that process" in message
+    assert elapsed < 30, "the stock I/O manager retried for about 100 s"
+
+
+HOLD_FILE = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(120)"
