@@ -17,12 +17,16 @@ from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stor
 from hn_core.client import FetchResult
 
 GROUP = "hacker_news"
+#: One run at a time writes these tables: the repository's dagster.yaml gives every pool one slot, held for the
+#: whole run (pool granularity "run"), so two runs never interleave their writes of ITEMS, COMMENTS and STORIES.
+TABLES_POOL = "hacker_news_tables"
 COMMON = {
     "group_name": GROUP,
     "io_manager_key": "warehouse_io_manager",
     "kinds": {"pandas"},
     "owners": ["team:data-platform"],
     "tags": {"domain": "hacker_news", "source": "hn_api"},
+    "pool": TABLES_POOL,
 }
 PROGRESS_EVERY = 500
 

@@ -27,4 +27,5 @@ def defs() -> dg.Definitions:
         asset_checks=ALL_CHECKS,
         resources=build_resources(target, os.environ),
         jobs=[dg.define_asset_job("refresh_hacker_news", selection=dg.AssetSelection.groups("hacker_news"))],
+        executor=dg.in_process_executor,
     )
