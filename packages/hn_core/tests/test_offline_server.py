@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import resource
 import socket
 import subprocess
 import sys
@@ -284,12 +283,12 @@ def test_a_stalled_body_is_cut_off_after_the_head_timeout(hn_fixture_items: dict
 
 def test_slow_connections_cannot_lock_others_out() -> None:
     """With 128 file descriptors, 150 connections that never finish a request leave room for a real client."""
-    file_limit = 128
+    limited_server = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
+        "from hn_core.offline_server import main; main(sys.argv[1:])"
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "hn_core.offline_server", "--port", "0", "--items", "50"],
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit)),
+        [sys.executable, "-c", limited_server, "--port", "0", "--items", "50"], stdout=subprocess.PIPE, text=True
     )
     slow: list[socket.socket] = []
     try:
