@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import subprocess
@@ -10,8 +11,11 @@ import time
 import urllib.request
 from collections import Counter
 
+import pytest
+
 from hn_core import ITEM_TYPES
-from hn_core.fixtures import generate_items
+from hn_core.fixtures import ItemTiming, generate_items
+from hn_core.offline_server import fixture_items, parse_args
 
 
 def test_generation_is_deterministic_and_seeded() -> None:
@@ -44,6 +48,66 @@ def test_threads_are_consistent() -> None:
         if item["type"] == "comment" and not item.get("deleted"):
             assert item["text"]
             assert item["parent"] < item["id"]
+
+
+def item_times(items: dict) -> list[int]:
+    return [item["time"] for item in items.values() if item is not None]
+
+
+def test_times_grow_with_ids_at_the_live_site_rate() -> None:
+    times = item_times(generate_items(20_000, seed=3))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    assert all(gap >= 0 for gap in gaps), "times never decrease as ids grow"
+    assert 0 in gaps, "several items may share a second"
+    assert 2.0 < sum(sorted(gaps)[:-50]) / (len(gaps) - 50) < 2.4, "about 2.2 s between ids, quiet spells aside"
+
+
+def test_quiet_spells_leave_hours_without_items() -> None:
+    times = item_times(generate_items(2_000, seed=1, timing=ItemTiming(seconds_per_item=60, quiet_share=0.005)))
+    hours = {moment // 3600 for moment in times}
+
+    assert set(range(min(hours), max(hours) + 1)) - hours, "some hour between the first and the last is empty"
+
+
+def test_timing_changes_the_times_and_nothing_else() -> None:
+    default = generate_items(800, seed=9)
+    slower = generate_items(800, seed=9, timing=ItemTiming(seconds_per_item=600, quiet_share=0.0))
+
+    def without_times(items: dict) -> dict:
+        return {i: item and {k: v for k, v in item.items() if k != "time"} for i, item in items.items()}
+
+    assert without_times(default) == without_times(slower)
+    assert item_times(default) != item_times(slower)
+
+
+def test_newest_at_puts_the_newest_item_at_that_time() -> None:
+    items = generate_items(300, seed=2, timing=ItemTiming(newest_at=1_800_000_000))
+
+    assert max(item_times(items)) == 1_800_000_000
+    assert items[300] is None or items[300]["time"] == 1_800_000_000
+
+
+@pytest.mark.parametrize(
+    ("timing", "problem"),
+    [
+        ({"seconds_per_item": 0}, "seconds_per_item"),
+        ({"quiet_share": 1.5}, "quiet_share"),
+        ({"quiet_seconds": (10, 5)}, "quiet_seconds"),
+    ],
+)
+def test_a_timing_that_makes_no_sense_is_refused_naming_it(timing: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        ItemTiming(**timing)
+
+
+def test_the_server_command_line_serves_the_latest_hours_with_newest_at_now() -> None:
+    before = int(time.time())
+    items = fixture_items(parse_args(["--items", "500", "--newest-at", "now", "--seconds-per-item", "30"]))
+
+    newest = max(item_times(items))
+    assert before <= newest <= time.time()
+    assert newest - min(item_times(items)) >= 400 * 30 * 0.5, "500 ids about 30 s apart: hours of history"
 
 
 def free_port() -> int:

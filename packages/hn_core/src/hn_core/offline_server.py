@@ -23,6 +23,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from hn_core.api_client import new_event_loop
 from hn_core.client import Item
-from hn_core.fixtures import generate_items
+from hn_core.fixtures import ItemTiming, generate_items
 from hn_core.offline_http import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -281,6 +282,23 @@ def load_fixture(path: Path) -> dict[int, Item | None]:
     return {int(item_id): item for item_id, item in json.loads(path.read_text()).items()}
 
 
+def _moment(text: str) -> int:
+    """``now`` or Unix seconds, for ``--newest-at``."""
+    if text == "now":
+        return int(time.time())
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected 'now' or Unix seconds, got {text!r}")
+    return int(text)
+
+
+def fixture_items(args: argparse.Namespace) -> dict[int, Item | None]:
+    """The items the command line asks for: a fixture file, or generated items with the timing given."""
+    if args.fixture:
+        return load_fixture(args.fixture)
+    timing = ItemTiming(seconds_per_item=args.seconds_per_item, newest_at=args.newest_at)
+    return generate_items(args.items, seed=args.seed, timing=timing)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hn-api-server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -289,6 +307,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     source.add_argument("--items", type=int, default=25_000, help="generate items 1..ITEMS (default 25000)")
     source.add_argument("--fixture", type=Path, help="serve a JSON fixture {id: item|null} instead")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated items and of the faults")
+    parser.add_argument(
+        "--seconds-per-item",
+        type=float,
+        default=ItemTiming.seconds_per_item,
+        help=f"mean seconds between generated ids (default {ItemTiming.seconds_per_item:g}, the live site's rate)",
+    )
+    parser.add_argument(
+        "--newest-at",
+        type=_moment,
+        help="Unix time of the newest generated item, or 'now' so that the latest hours have items "
+        f"(default: item 1 at {ItemTiming.first_time})",
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every request")
     parser.add_argument("--error-share", type=float, default=0.0, help="share of item requests answering 503")
     parser.add_argument("--timeout-share", type=float, default=0.0, help="share of item requests that hang")
@@ -320,7 +350,7 @@ async def serve_until_stopped(api: OfflineHNAPI, host: str, port: int, backlog: 
 def main(argv: list[str] | None = None) -> None:
     """Console script ``hn-api-server``: serve until interrupted."""
     args = parse_args(argv)
-    items = load_fixture(args.fixture) if args.fixture else generate_items(args.items, seed=args.seed)
+    items = fixture_items(args)
     faults = Faults(
         error_share=args.error_share,
         timeout_share=args.timeout_share,
