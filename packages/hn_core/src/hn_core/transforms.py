@@ -22,6 +22,25 @@ def items_frame(items: Iterable[HNItem]) -> pd.DataFrame:
     return as_items_frame(frame.sort_values("id", kind="stable").reset_index(drop=True))
 
 
+#: The item's ``time`` as a timestamp (UTC, without a zone): what an hourly partition of the history is cut by.
+HISTORY_TIME_COLUMN = "created_at"
+
+
+def history_frame(items: Iterable[HNItem]) -> pd.DataFrame:
+    """``items_frame`` plus ``created_at``, the item's ``time`` as a UTC timestamp, for the hourly history.
+
+    A stored timestamp compares with the ``'YYYY-MM-DD HH:MM:SS'`` bounds of Dagster's partition where-clauses the
+    same way in DuckDB and Snowflake; an expression over the Unix seconds would depend on each dialect's functions
+    and on the session's time zone. Items without a time cannot be placed in an hour: pass only timed items.
+    """
+    frame = items_frame(items)
+    if frame["time"].isna().any():
+        untimed = frame.loc[frame["time"].isna(), "id"].tolist()
+        raise ValueError(f"Items {untimed} have no time, so no hour of the history can hold them.")
+    created_at = pd.to_datetime(frame["time"].astype("int64"), unit="s").astype("datetime64[ns]")
+    return frame.assign(**{HISTORY_TIME_COLUMN: created_at})
+
+
 def as_items_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with exactly ``ITEMS_COLUMNS`` in order and ``ITEMS_DTYPES``, e.g. after a warehouse read.
 
