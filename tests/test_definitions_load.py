@@ -32,6 +32,7 @@ def test_both_locations_load(environment: str, pull_request_id: int | None, use_
         "items": True,
         "comments": True,
         "stories": True,
+        "item_history": True,
     }
     sweeper = {"sweep_stale_clones"} if environment == "production" else set()
     assert {job.name for job in db_ops.jobs} == {"clone_prod", "drop_prod_clone", *sweeper}

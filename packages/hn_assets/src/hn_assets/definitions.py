@@ -12,6 +12,7 @@ import dagster as dg
 
 from hn_assets.assets import comments, items, stories
 from hn_assets.checks import ALL_CHECKS
+from hn_assets.history import history_definitions
 from hn_core.environment import resolve_target
 from hn_core.resources import build_resources
 
@@ -22,10 +23,11 @@ def defs() -> dg.Definitions:
     assets = dg.map_asset_specs(
         lambda spec: spec.merge_attributes(kinds={target.store.value}), [items, comments, stories]
     )
-    return dg.Definitions(
+    latest = dg.Definitions(
         assets=assets,
         asset_checks=ALL_CHECKS,
         resources=build_resources(target, os.environ),
         jobs=[dg.define_asset_job("refresh_hacker_news", selection=dg.AssetSelection.groups("hacker_news"))],
         executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(latest, history_definitions(target, os.environ))
