@@ -11,6 +11,7 @@ import os
 import dagster as dg
 
 from hn_assets.assets import comments, items, stories
+from hn_assets.automation import with_automation
 from hn_assets.checks import ALL_CHECKS
 from hn_assets.history import history_definitions
 from hn_core.environment import resolve_target
@@ -30,4 +31,4 @@ def defs() -> dg.Definitions:
         jobs=[dg.define_asset_job("refresh_hacker_news", selection=dg.AssetSelection.groups("hacker_news"))],
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(latest, history_definitions(target, os.environ))
+    return with_automation(target, dg.Definitions.merge(latest, history_definitions(target, os.environ)))
