@@ -237,3 +237,9 @@ def test_the_sweeper_runs_only_in_production(
 def test_the_sweeper_keeps_anything_younger_than_a_day(days: float) -> None:
     with pytest.raises(Exception, match="greater than or equal to 1"):
         SweepConfig(max_age_days=days)
+
+
+@pytest.mark.parametrize("days", [float("inf"), 3650.5, 1e9])
+def test_the_sweeper_s_age_is_at_most_ten_years(days: float) -> None:
+    with pytest.raises(Exception, match="less than or equal to 3650"):
+        SweepConfig(max_age_days=days)

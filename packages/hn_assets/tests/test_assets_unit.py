@@ -29,7 +29,7 @@ STUB_DATA = {
     103: DELETED,
     104: JOB,
     105: None,
-    106: {**COMMENT, "text": "the same comment, served again under another id"},
+    106: {**COMMENT, "id": 106, "text": "a later reply"},
 }
 
 
@@ -78,10 +78,28 @@ def split(asset: dg.AssetsDefinition, all_items: pd.DataFrame) -> pd.DataFrame:
         return asset(context=context, items=all_items)
 
 
-def test_items_fetches_the_n_most_recent_without_tombstones_or_duplicates() -> None:
+def test_items_fetches_the_n_most_recent_without_tombstones() -> None:
     frame = run_items(6)
 
-    assert_frame_equal(frame, typed([EXPECTED_STORY, EXPECTED_COMMENT, EXPECTED_JOB]))
+    later_reply = {**EXPECTED_COMMENT, "id": 106, "text": "a later reply"}
+    assert_frame_equal(frame, typed([EXPECTED_STORY, EXPECTED_COMMENT, EXPECTED_JOB, later_reply]))
+
+
+def test_an_answer_carrying_another_id_is_that_id_s_failure_and_counted_as_a_duplicate() -> None:
+    data = {**STUB_DATA, 106: COMMENT}  # the API serves item 102 again, in place of 106
+
+    with pytest.raises(
+        dg.Failure, match=r"1 of 6 items failed .*: 106\. First error: Item 106: the API served item 102"
+    ):
+        run_items(6, data)
+    with dg.build_asset_context() as context:
+        frame = items(
+            context=context, config=ItemsConfig(base_item_id=6, max_failed_items=1), hn_client=StubHNClient(data)
+        )
+        metadata = context.get_output_metadata("result")
+
+    assert frame["id"].tolist() == [101, 102, 104]
+    assert (metadata["failed_ids"], metadata["duplicate_answer_ids"]) == ("106", "106")
 
 
 def test_comments_and_stories_split_items() -> None:
@@ -91,17 +109,32 @@ def test_comments_and_stories_split_items() -> None:
     assert_frame_equal(split(stories, all_items), typed([EXPECTED_STORY]))
 
 
-def test_only_null_items_give_typed_empty_tables() -> None:
-    frame = run_items(2, {1: None, 2: None})
+def test_a_split_without_rows_is_an_empty_typed_table() -> None:
+    assert_frame_equal(split(stories, typed([EXPECTED_COMMENT])), typed([]))
 
-    assert_frame_equal(frame, typed([]))
-    assert_frame_equal(split(stories, frame), typed([]))
+
+def test_an_api_answering_null_for_every_id_fails_before_writing() -> None:
+    with pytest.raises(dg.Failure, match=r"^Nothing was written.*2 of 2 items were null .*: 1, 2; none of the 2"):
+        run_items(2, {1: None, 2: None})
+
+
+def test_too_many_null_answers_fail_before_writing() -> None:
+    data = {101: STORY, 102: COMMENT, 103: None, 104: None}
+
+    with pytest.raises(dg.Failure, match=r"2 of 4 items were null \(max_missing_share is 0.2\): 103, 104"):
+        run_items(4, data)
+    assert run_items(4, data, max_missing_share=0.5)["id"].tolist() == [101, 102]
+
+
+def test_only_deleted_items_fail_before_writing() -> None:
+    with pytest.raises(dg.Failure, match=r"none of the 1 items requested is a live item"):
+        run_items(1, {103: DELETED})
 
 
 def test_failed_items_fail_the_run_naming_them() -> None:
-    data = {1: STORY, 3: COMMENT}  # id 2 is unknown to the stub: it fails like an item that keeps erroring
+    data = {100: STUB_DATA[100], 101: STORY}  # 99 is unknown to the stub: it fails like an item that keeps erroring
 
-    with pytest.raises(dg.Failure, match=r"1 of 3 items could not be fetched .*: 2\. First error"):
+    with pytest.raises(dg.Failure, match=r"1 of 3 items failed \(max_failed_items is 0\): 99\. First error"):
         run_items(3, data)
 
 
@@ -110,12 +143,12 @@ def test_failed_items_within_the_allowance_are_recorded() -> None:
         frame = items(
             context=context,
             config=ItemsConfig(base_item_id=3, max_failed_items=1),
-            hn_client=StubHNClient({1: STORY, 3: COMMENT}),
+            hn_client=StubHNClient({101: STORY, 103: {**COMMENT, "id": 103}}),
         )
         metadata = context.get_output_metadata("result")
 
-    assert frame["id"].tolist() == [101, 102]
-    assert metadata["failed_ids"] == "2"
+    assert frame["id"].tolist() == [101, 103]
+    assert metadata["failed_ids"] == "102"
     assert metadata["dagster/row_count"] == 2
 
 
@@ -124,8 +157,8 @@ def test_items_metadata_counts_what_was_dropped() -> None:
         items(context=context, config=ItemsConfig(base_item_id=6), hn_client=StubHNClient(STUB_DATA))
         metadata = context.get_output_metadata("result")
 
-    assert metadata["dagster/row_count"] == 3
-    assert (metadata["min_id"], metadata["max_id"]) == (101, 104)
+    assert metadata["dagster/row_count"] == 4
+    assert (metadata["min_id"], metadata["max_id"]) == (101, 106)
     assert (metadata["missing_ids"], metadata["deleted_ids"]) == ("105", "103")
     assert (metadata["requested"], metadata["max_item_id"]) == (6, 106)
     assert "Show HN" in metadata["preview"].value

@@ -11,7 +11,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from hn_assets.definitions import defs
-from hn_core import ITEMS_DTYPES, items_frame, most_recent_ids
+from hn_core import ITEMS_DTYPES, HNItem, items_frame, most_recent_ids
 from hn_testing.hn_api import RunningHNAPI
 
 N = 120
@@ -38,7 +38,11 @@ def test_materialize_all_assets_into_duckdb(local_defs: dg.Definitions, tmp_path
     )
 
     assert result.success
-    expected = items_frame(hn_fixture_items[i] for i in most_recent_ids(max(hn_fixture_items), N))
+    expected = items_frame(
+        HNItem.model_validate(hn_fixture_items[i])
+        for i in most_recent_ids(max(hn_fixture_items), N)
+        if hn_fixture_items[i]
+    )
     stored = read_table(tmp_path / "hn.duckdb", "ITEMS").astype(dict(ITEMS_DTYPES))
     assert_frame_equal(stored, expected)
     for table, item_type in (("COMMENTS", "comment"), ("STORIES", "story")):

@@ -6,7 +6,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from hn_assets.definitions import defs
-from hn_core import ITEMS_DTYPES, items_frame, most_recent_ids
+from hn_core import ITEMS_DTYPES, HNItem, items_frame, most_recent_ids
 from hn_testing.hn_api import RunningHNAPI
 
 N = 90
@@ -40,6 +40,7 @@ def test_each_environment_writes_only_its_own_database(
     assert result.success
     after = {name: snowflake_emulator.tables(name) for name in snowflake_emulator.databases()}
     assert after == {**before, database: TABLES}
-    expected = items_frame(hn_api_server.items[i] for i in most_recent_ids(max(hn_api_server.items), N))
+    items = hn_api_server.items
+    expected = items_frame(HNItem.model_validate(items[i]) for i in most_recent_ids(max(items), N) if items[i])
     assert_frame_equal(stored_items(snowflake_emulator, database), expected)
     assert all(check.passed for check in result.get_asset_check_evaluations())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from dagster import EnvVar
 from dagster_duckdb_pandas import DuckDBPandasIOManager
@@ -70,7 +72,7 @@ def test_every_environment_resolves_as_designed(env: dict[str, str], expected: T
         ({"DAGSTER_DEPLOYMENT": "staging", "SNOWFLAKE_DATABASE": 'X"; DROP'}, "Invalid SNOWFLAKE_DATABASE"),
         ({"DAGSTER_DEPLOYMENT": "production", "SNOWFLAKE_DATABASE": "OTHER"}, "whose database is fixed"),
         ({**BRANCH_42, "SNOWFLAKE_DATABASE": "PRODUCTION"}, "whose database is fixed"),
-        ({"HN_DUCKDB_PATH": "data/hacker_news.duckdb"}, "would clash with the schema HACKER_NEWS"),
+        ({"HN_DUCKDB_PATH": "hacker_news.duckdb"}, "which DuckDB confuses with the schema HACKER_NEWS"),
         ({"DAGSTER_CLOUD_DEPLOYMENT_NAME": "prod"}, "Dagster\\+ deployment 'prod' but DAGSTER_DEPLOYMENT is not set"),
         ({"HN_LOCAL_WAREHOUSE": "postgres"}, "Unknown HN_LOCAL_WAREHOUSE 'postgres'"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake"}, "needs DEV_SNOWFLAKE_SCHEMA"),
@@ -194,3 +196,26 @@ def test_role_names_are_identifiers(role: str) -> None:
 
     with pytest.raises(ConfigurationError, match="Invalid BRANCH_SNOWFLAKE_ROLE"):
         build_resources(resolve_target(env), env)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        (":memory:", "is not a file"),
+        ("md:my_db", "is not a file"),
+        ("MotherDuck:my_db", "is not a file"),
+        ("{tmp}", "is a folder"),
+        ("{tmp}/missing/warehouse.duckdb", "is in a folder that does not exist"),
+    ],
+)
+def test_a_duckdb_path_that_cannot_be_the_warehouse_is_refused_when_resolved(tmp_path, path: str, problem: str) -> None:
+    path = path.format(tmp=tmp_path)
+
+    with pytest.raises(ConfigurationError, match=rf"^HN_DUCKDB_PATH '{re.escape(path)}' {problem}.* Set it to a file"):
+        resolve_target({"HN_DUCKDB_PATH": path})
+
+
+def test_a_new_duckdb_file_in_an_existing_folder_is_accepted(tmp_path) -> None:
+    path = str(tmp_path / "warehouse.duckdb")
+
+    assert resolve_target({"HN_DUCKDB_PATH": path}).duckdb_path == path

@@ -1,4 +1,4 @@
-"""The pure transforms: exact columns, stable dtypes, tombstones and duplicates dropped."""
+"""The pure transforms: exact columns, stable dtypes, tombstones dropped, nothing else dropped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, comments_frame, items_frame, stories_frame
+from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, HNItem, comments_frame, stories_frame
+from hn_core import items_frame as items_frame_of_models
+
+
+def items_frame(answers: list[dict]) -> pd.DataFrame:
+    """The transform over the items the API answered, validated as the clients validate them."""
+    return items_frame_of_models(HNItem.model_validate(answer) for answer in answers)
 
 
 def expected_frame(records: list[dict]) -> pd.DataFrame:
@@ -66,26 +72,22 @@ def test_empty_input_has_every_column_and_dtype() -> None:
     assert frame.empty
 
 
-def test_all_null_input_gives_the_empty_typed_frame() -> None:
-    assert_frame_equal(items_frame([None, None, None]), items_frame([]))
-
-
 def test_deleted_items_are_dropped_dead_items_kept() -> None:
     deleted = {"id": 3, "deleted": True, "type": "comment", "time": 1160419000}
     dead = {**COMMENT, "id": 5, "dead": True}
 
-    frame = items_frame([STORY, deleted, None, dead])
+    frame = items_frame([STORY, deleted, dead])
 
     assert frame["id"].tolist() == [1, 5]
 
 
-def test_duplicate_ids_keep_the_first_row() -> None:
+def test_an_id_given_twice_stays_twice_for_the_unique_ids_check() -> None:
     edited = {**COMMENT, "text": "edited later"}
 
     frame = items_frame([COMMENT, edited, STORY])
 
-    assert_frame_equal(frame, items_frame([STORY, COMMENT]))
-    assert frame.loc[frame["id"] == 2, "text"].item() == "Aw shucks"
+    assert frame["id"].tolist() == [1, 2, 2]
+    assert frame["text"].tolist()[1:] == ["Aw shucks", "edited later"]
 
 
 def test_missing_optional_fields_are_null_not_zero() -> None:
@@ -107,6 +109,16 @@ def test_split_by_type_keeps_dtypes_and_reindexes() -> None:
 
     assert_frame_equal(comments_frame(items), items_frame([COMMENT, {**COMMENT, "id": 6}]))
     assert_frame_equal(stories_frame(items), items_frame([STORY]))
+
+
+def test_split_of_a_frame_read_back_from_a_warehouse_is_retyped() -> None:
+    """Warehouses return their own dtypes (float for an integer column with NULLs, object for text)."""
+    stored = items_frame([STORY, COMMENT, {**COMMENT, "id": 6, "parent": None, "by": None}])
+    read_back = stored.astype(object).where(stored.notna(), None)
+    read_back["parent"] = read_back["parent"].astype(float)
+
+    assert_frame_equal(comments_frame(read_back), comments_frame(stored))
+    assert comments_frame(read_back).dtypes.astype(str).to_dict() == dict(ITEMS_DTYPES)
 
 
 @pytest.mark.parametrize("split", [comments_frame, stories_frame])

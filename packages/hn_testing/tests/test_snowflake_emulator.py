@@ -495,6 +495,22 @@ def _write_pandas_error_type(conn: FakeSnowflakeConnection) -> None:
         snowflake.connector.pandas_tools.write_pandas(conn, pd.DataFrame({"ID": [1], "RANK": [2]}), "ITEMS")
 
 
+def _swap_with(conn: FakeSnowflakeConnection) -> None:
+    conn.cursor().execute("CREATE TABLE ITEMS (ID INT)")
+    conn.cursor().execute("CREATE TABLE ITEMS_NEW (ID INT)")
+    with pytest.raises(ProgrammingError, match="syntax error"):
+        conn.cursor().execute("ALTER TABLE ITEMS SWAP WITH ITEMS_NEW")
+
+
+def _ddl_inside_explicit_transaction(conn: FakeSnowflakeConnection) -> None:
+    cursor = conn.cursor()
+    cursor.execute("BEGIN")
+    cursor.execute("CREATE TABLE ITEMS (ID INT)")
+    cursor.execute("ROLLBACK")
+    with pytest.raises(ProgrammingError):
+        cursor.execute("SELECT * FROM ITEMS")
+
+
 REAL_WRITE_PANDAS = type_handler.write_pandas
 FAKESNOW_GAPS: dict[str, Callable[[FakeSnowflakeConnection], None]] = {
     "missing-table-wording": _delete_wording,
@@ -507,6 +523,8 @@ FAKESNOW_GAPS: dict[str, Callable[[FakeSnowflakeConnection], None]] = {
     "show-schemas-like": _show_schemas_like,
     "describe-without-current-database": _describe_without_current_database,
     "write-pandas-error-type": _write_pandas_error_type,
+    "swap-with": _swap_with,
+    "ddl-inside-explicit-transaction": _ddl_inside_explicit_transaction,
 }
 
 
@@ -547,3 +565,56 @@ def test_emulator_describes_a_qualified_table_without_a_current_database(
     described = snowflake_emulator.execute("DESCRIBE TABLE PRODUCTION.HACKER_NEWS.ITEMS")
 
     assert [(row[0], row[1]) for row in described] == [("ID", "NUMBER(38,0)")]
+
+
+def test_emulator_swaps_two_tables_content_and_columns(snowflake_emulator: SnowflakeEmulator) -> None:
+    snowflake_emulator.execute("CREATE SCHEMA PRODUCTION.HACKER_NEWS")
+    snowflake_emulator.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS (ID INT)")
+    snowflake_emulator.execute("INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (1)")
+    snowflake_emulator.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS_NEW (ID INT, TITLE VARCHAR(20))")
+    snowflake_emulator.execute("INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS_NEW VALUES (2, 'new')")
+
+    status = snowflake_emulator.execute(
+        "ALTER TABLE PRODUCTION.HACKER_NEWS.ITEMS SWAP WITH PRODUCTION.HACKER_NEWS.ITEMS_NEW"
+    )
+
+    assert status == [("Statement executed successfully.",)]
+    assert snowflake_emulator.execute("SELECT * FROM PRODUCTION.HACKER_NEWS.ITEMS") == [(2, "new")]
+    assert snowflake_emulator.execute("SELECT * FROM PRODUCTION.HACKER_NEWS.ITEMS_NEW") == [(1,)]
+    described = snowflake_emulator.execute("DESCRIBE TABLE PRODUCTION.HACKER_NEWS.ITEMS")
+    assert [(row[0], row[1]) for row in described] == [("ID", "NUMBER(38,0)"), ("TITLE", "VARCHAR(20)")]
+
+
+def test_emulator_swap_with_a_missing_table_fails_like_snowflake(snowflake_emulator: SnowflakeEmulator) -> None:
+    snowflake_emulator.execute("CREATE SCHEMA PRODUCTION.HACKER_NEWS")
+    snowflake_emulator.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS (ID INT)")
+
+    with pytest.raises(
+        ProgrammingError, match=r"Table 'PRODUCTION\.HACKER_NEWS\.NOPE' does not exist or not authorized"
+    ):
+        snowflake_emulator.execute("ALTER TABLE PRODUCTION.HACKER_NEWS.ITEMS SWAP WITH PRODUCTION.HACKER_NEWS.NOPE")
+    assert snowflake_emulator.tables("PRODUCTION") == {"HACKER_NEWS.ITEMS"}
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_emulator_ddl_commits_an_explicit_transaction_as_snowflake_does(
+    snowflake_emulator: SnowflakeEmulator, autocommit: bool
+) -> None:
+    """https://docs.snowflake.com/en/sql-reference/transactions#ddl: DDL commits the open transaction first.
+
+    After it, a DML statement runs in its own transaction with autocommit on (so the ROLLBACK finds nothing to
+    undo), and opens a new one with autocommit off (which the ROLLBACK undoes).
+    """
+    snowflake_emulator.execute("CREATE SCHEMA PRODUCTION.HACKER_NEWS")
+    snowflake_emulator.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS (ID INT)")
+    with snowflake_emulator.connect(autocommit=autocommit) as conn:
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        cursor.execute("INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (1)")
+        cursor.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.OTHER (ID INT)")
+        cursor.execute("INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (2)")
+        cursor.execute("ROLLBACK")
+
+    kept = [(1,), (2,)] if autocommit else [(1,)]
+    assert snowflake_emulator.execute("SELECT * FROM PRODUCTION.HACKER_NEWS.ITEMS ORDER BY ID") == kept
+    assert snowflake_emulator.tables("PRODUCTION") == {"HACKER_NEWS.ITEMS", "HACKER_NEWS.OTHER"}

@@ -19,9 +19,12 @@ SWEEP_SCHEDULE = "0 4 * * *"
 
 
 class SweepConfig(dg.Config):
-    """How old a clone must be to go; at least a day, so that a slip of the finger cannot sweep every open PR."""
+    """How old a clone must be to go: at least a day, so that a slip of the finger cannot sweep every open PR, and at
+    most ten years, so that the age stays a date Python can compute (``inf`` or ``1e9`` days cannot be)."""
 
-    max_age_days: float = Field(default=14.0, ge=1, description="Drop clones created more than this many days ago.")
+    max_age_days: float = Field(
+        default=14.0, ge=1, le=3650, description="Drop clones created more than this many days ago (1 to 3650)."
+    )
     dry_run: bool = Field(default=False, description="Only report which clones would be dropped.")
 
 

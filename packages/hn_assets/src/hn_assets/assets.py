@@ -15,7 +15,6 @@ from pydantic import Field
 from hn_assets.metadata import frame_metadata, id_list
 from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
 from hn_core.client import FetchResult
-from hn_core.transforms import is_tombstone
 
 GROUP = "hacker_news"
 COMMON = {
@@ -35,7 +34,16 @@ class ItemsConfig(dg.Config):
     max_failed_items: int = Field(
         default=0,
         ge=0,
-        description="Items that may still fail after retries before the run fails (their ids are recorded).",
+        description=(
+            "Items that may fail (after retries, or with an invalid answer) before the run fails without writing; "
+            "their ids are recorded."
+        ),
+    )
+    max_missing_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Share of ids the API may answer with null before the run fails without writing.",
     )
 
 
@@ -59,20 +67,38 @@ def items(
     ids = most_recent_ids(max_item_id, config.base_item_id)
     context.log.info(f"Fetching items {ids.start:,}..{ids.stop - 1:,} ({len(ids):,} items)")
     result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
-    if len(result.failed) > config.max_failed_items:
-        raise dg.Failure(
-            description=(
-                f"{len(result.failed)} of {len(ids)} items could not be fetched after retries "
-                f"(max_failed_items is {config.max_failed_items}): {id_list(result.failed)}. "
-                f"First error: {next(iter(result.failed.values()))}"
-            ),
-            metadata=fetch_metadata(result),
-        )
     frame = items_frame(result.rows)
+    refuse_bad_fetch(result, frame, config)
     context.add_output_metadata(
         {**frame_metadata(frame), **fetch_metadata(result), "max_item_id": max_item_id, "requested": len(ids)}
     )
     return frame
+
+
+def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConfig) -> None:
+    """Fail the run before anything is written when the fetch cannot be trusted to replace the last good table.
+
+    Too many failed ids, too many ``null`` answers, or no item at all: each raises ``dg.Failure`` naming the
+    counts and the ids, with the fetch's metadata attached to the failure.
+    """
+    problems = []
+    if len(result.failed) > config.max_failed_items:
+        problems.append(
+            f"{len(result.failed)} of {result.requested} items failed (max_failed_items is "
+            f"{config.max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
+        )
+    if len(result.missing_ids) > config.max_missing_share * result.requested:
+        problems.append(
+            f"{len(result.missing_ids)} of {result.requested} items were null (max_missing_share is "
+            f"{config.max_missing_share:g}): {id_list(result.missing_ids)}"
+        )
+    if frame.empty:
+        problems.append(f"none of the {result.requested} items requested is a live item")
+    if problems:
+        raise dg.Failure(
+            description="Nothing was written, the tables keep their last good rows: " + "; ".join(problems),
+            metadata=fetch_metadata(result),
+        )
 
 
 @dg.asset(description="Comments among the items.", **COMMON)
@@ -90,11 +116,14 @@ def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFr
 
 
 def fetch_metadata(result: FetchResult) -> dict[str, Any]:
-    """What the fetch saw beyond the rows: deleted items, ``null`` answers and failures, by id."""
-    deleted = [row["id"] for row in result.rows if is_tombstone(row)]
+    """What the fetch saw beyond the rows: deleted items, ``null`` answers, failures and duplicates, by id."""
+    deleted = result.deleted_ids
+    duplicates = result.duplicate_answer_ids
     return {
         "deleted_count": len(deleted),
         "deleted_ids": id_list(deleted),
+        "duplicate_answer_count": len(duplicates),
+        "duplicate_answer_ids": id_list(duplicates),
         "missing_count": len(result.missing_ids),
         "missing_ids": id_list(result.missing_ids),
         "failed_count": len(result.failed),

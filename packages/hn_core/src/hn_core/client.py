@@ -7,24 +7,72 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
+from hn_core.model import HNItem
+
 Item = dict[str, Any]
+"""An item as the API serves it, before validation: a JSON object."""
 
 
 class HNFetchError(RuntimeError):
     """An item or the max item id could not be fetched; the message names the id and the cause."""
 
 
+class InvalidAnswerError(HNFetchError):
+    """The API answered for an id, but not with that id's item as the API documents it."""
+
+    def __init__(self, item_id: int, reason: str, served_id: int | None = None) -> None:
+        super().__init__(f"Item {item_id}: {reason}")
+        self.served_id = served_id
+
+
+def validate_answer(item_id: int, answer: Any) -> HNItem | None:
+    """The item the API answered for ``item_id``: ``None`` for ``null``, else a strictly valid ``HNItem``.
+
+    Raises ``InvalidAnswerError`` naming the id and what is wrong: not an object, a field of the wrong type, or
+    another item's id (an answer for the wrong id is never stored under either id).
+    """
+    if answer is None:
+        return None
+    if not isinstance(answer, dict):
+        raise InvalidAnswerError(item_id, f"expected a JSON object or null, got {type(answer).__name__}")
+    try:
+        item = HNItem.model_validate(answer)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']} (got {e['input']!r:.60})" for e in error.errors()
+        )
+        raise InvalidAnswerError(item_id, f"invalid item ({problems})") from None
+    if item.id != item_id:
+        raise InvalidAnswerError(item_id, f"the API served item {item.id} in its place", served_id=item.id)
+    return item
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """What a batch fetch returns: nothing fetched is lost without a trace.
 
-    ``rows`` holds every item the API served, in the order of the requested ids; ``missing_ids`` the ids the API
-    answered with ``null``; ``failed`` the ids that still failed after retries, with the reason.
+    ``rows`` holds every valid item the API served (deleted ones included), in the order of the requested ids;
+    ``missing_ids`` the ids the API answered with ``null``; ``failed`` the ids that failed, with the reason: after
+    retries, for an invalid answer, or never fetched because the API was down; ``served_instead`` maps an id
+    whose answer carried another item's id to that id (those ids are in ``failed`` too).
     """
 
-    rows: list[Item]
+    rows: list[HNItem]
     missing_ids: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    served_instead: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def deleted_ids(self) -> list[int]:
+        return [item.id for item in self.rows if item.deleted]
+
+    @property
+    def duplicate_answer_ids(self) -> list[int]:
+        """Ids whose answer was a copy of another requested item: the API served that item twice."""
+        requested = {item.id for item in self.rows} | set(self.missing_ids) | set(self.failed)
+        return [item_id for item_id, served in self.served_instead.items() if served in requested]
 
     @property
     def requested(self) -> int:
@@ -58,7 +106,7 @@ class HNClient(ABC):
         """The id of the newest item."""
 
     @abstractmethod
-    def fetch_item_by_id(self, item_id: int) -> Item | None:
+    def fetch_item_by_id(self, item_id: int) -> HNItem | None:
         """One item, or ``None`` where the API has none; raises ``HNFetchError`` if it cannot be fetched."""
 
     @abstractmethod
@@ -67,9 +115,10 @@ class HNClient(ABC):
 
 
 class StubHNClient(HNClient):
-    """In-memory HN client: ``items`` maps ids to rows (``None`` for an id the API answers with ``null``).
+    """In-memory HN client: ``items`` maps ids to answers (``None`` for an id the API answers with ``null``).
 
-    Ids absent from ``items`` are reported as failed, so that tests can exercise that path too.
+    Answers are validated like the HTTP client's, and ids absent from ``items`` are reported as failed, so that
+    tests can exercise those paths too.
     """
 
     def __init__(self, items: Mapping[int, Item | None], max_item_id: int | None = None) -> None:
@@ -79,22 +128,47 @@ class StubHNClient(HNClient):
     def fetch_max_item_id(self) -> int:
         return self._max_item_id
 
-    def fetch_item_by_id(self, item_id: int) -> Item | None:
+    def fetch_item_by_id(self, item_id: int) -> HNItem | None:
         if item_id not in self._items:
             raise HNFetchError(f"Item {item_id} is not in the stub's data.")
-        return self._items[item_id]
+        return validate_answer(item_id, self._items[item_id])
 
     def fetch_items(self, ids: Sequence[int], progress: ProgressCallback | None = None) -> FetchResult:
-        rows: list[Item] = []
-        missing: list[int] = []
-        failed: dict[int, str] = {}
+        batch = BatchCollector()
         for done, item_id in enumerate(ids, start=1):
-            if item_id not in self._items:
-                failed[item_id] = "not in the stub's data"
-            elif (row := self._items[item_id]) is None:
-                missing.append(item_id)
-            else:
-                rows.append(row)
+            try:
+                batch.add(item_id, self.fetch_item_by_id(item_id))
+            except HNFetchError as error:
+                batch.fail(item_id, error)
             if progress is not None:
                 progress(done, len(ids))
-        return FetchResult(rows=rows, missing_ids=missing, failed=failed)
+        return batch.result(ids)
+
+
+class BatchCollector:
+    """Collects a batch's outcomes per id, in any order, into a ``FetchResult`` in the requested order."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, HNItem | None] = {}
+        self.failed: dict[int, str] = {}
+        self.served_instead: dict[int, int] = {}
+
+    @property
+    def done(self) -> int:
+        return len(self.items) + len(self.failed)
+
+    def add(self, item_id: int, item: HNItem | None) -> None:
+        self.items[item_id] = item
+
+    def fail(self, item_id: int, error: HNFetchError) -> None:
+        self.failed[item_id] = str(error)
+        if isinstance(error, InvalidAnswerError) and error.served_id is not None:
+            self.served_instead[item_id] = error.served_id
+
+    def result(self, ids: Sequence[int]) -> FetchResult:
+        return FetchResult(
+            rows=[item for item_id in ids if (item := self.items.get(item_id)) is not None],
+            missing_ids=[item_id for item_id in ids if item_id in self.items and self.items[item_id] is None],
+            failed={item_id: self.failed[item_id] for item_id in ids if item_id in self.failed},
+            served_instead=self.served_instead,
+        )

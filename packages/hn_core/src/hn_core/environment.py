@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from hn_core.names import (
     CLONE_PREFIX,
@@ -165,12 +165,7 @@ def _local_target(env: Mapping[str, str]) -> Target:
         )
     if warehouse == Store.DUCKDB:
         path = env.get("HN_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
-        if PurePath(path).stem.upper() == HACKER_NEWS_SCHEMA:
-            raise ConfigurationError(
-                f"HN_DUCKDB_PATH {path!r}: DuckDB names the database after the file, which would clash with the "
-                f"schema {HACKER_NEWS_SCHEMA}. Choose another file name, e.g. {DEFAULT_DUCKDB_PATH}."
-            )
-        return Target(Environment.LOCAL, Store.DUCKDB, HACKER_NEWS_SCHEMA, duckdb_path=path)
+        return Target(Environment.LOCAL, Store.DUCKDB, HACKER_NEWS_SCHEMA, duckdb_path=_duckdb_file(path))
     schema = env.get("DEV_SNOWFLAKE_SCHEMA")
     if not schema:
         raise ConfigurationError(
@@ -184,6 +179,30 @@ def _local_target(env: Mapping[str, str]) -> Target:
         )
     database = _database_override(env) or LOCAL_DATABASE
     return Target(Environment.LOCAL, Store.SNOWFLAKE, schema, database)
+
+
+def _duckdb_file(path: str) -> str:
+    """``HN_DUCKDB_PATH`` if it can be the local warehouse: a file, new or existing, in an existing folder.
+
+    Checked when the location loads, so a bad path is reported at once rather than after a whole fetch.
+    """
+    problem = None
+    if path == ":memory:" or path.lower().startswith(("md:", "motherduck:")):
+        problem = "is not a file: the local warehouse must outlive the run, in a file of its own"
+    elif Path(path).is_dir():
+        problem = "is a folder"
+    elif not Path(path).parent.is_dir():
+        problem = f"is in a folder that does not exist ({Path(path).parent})"
+    elif PurePath(path).stem.upper() == HACKER_NEWS_SCHEMA:
+        problem = (
+            f"names the database {PurePath(path).stem}, which DuckDB confuses with the schema {HACKER_NEWS_SCHEMA}"
+        )
+    if problem:
+        raise ConfigurationError(
+            f"HN_DUCKDB_PATH {path!r} {problem}. Set it to a file in an existing folder, "
+            f"e.g. {DEFAULT_DUCKDB_PATH} (the default)."
+        )
+    return path
 
 
 def _database_override(env: Mapping[str, str]) -> str | None:

@@ -8,6 +8,9 @@ sees and cannot create a table from a frame with no columns).
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 #: Field names of an HN item, in the order of the public HN API example.
 ITEM_FIELD_NAMES: tuple[str, ...] = (
@@ -51,3 +54,49 @@ ITEMS_DTYPES = MappingProxyType(
 
 #: Every item type the HN API documents.
 ITEM_TYPES: frozenset[str] = frozenset({"job", "story", "comment", "poll", "pollopt"})
+
+
+#: The integers the tables store are 64-bit.
+INT64_MAX = 2**63 - 1
+
+
+def _storable_text(value: str) -> str:
+    """Refuse text no warehouse can store: a lone UTF-16 surrogate (``"\\ud800"``) has no UTF-8 encoding."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text holds a lone surrogate at position {error.start}, which is not valid Unicode") from None
+    return value
+
+
+Id = Annotated[int, Field(gt=0, le=INT64_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Text = Annotated[str, AfterValidator(_storable_text)]
+
+
+class HNItem(BaseModel):
+    """One item exactly as the HN API documents it (https://github.com/HackerNews/API#items), checked strictly.
+
+    Strict: nothing is coerced (``"12"`` is not a score, ``1.5`` not a time, ``"false"`` not a boolean,
+    ``"123"`` not a list of kids), so a malformed answer is reported as that id's failure instead of being
+    stored as something it is not. Fields the API adds later are ignored; ``type`` stays free text, so that an
+    undocumented type reaches the ``items_have_known_types`` check instead of vanishing here.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    id: Id
+    deleted: bool = False
+    type: Text | None = None
+    by: Text | None = None
+    time: Count | None = None
+    text: Text | None = None
+    dead: bool = False
+    parent: Id | None = None
+    poll: Id | None = None
+    kids: list[Id] | None = None
+    url: Text | None = None
+    score: Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)] | None = None
+    title: Text | None = None
+    parts: list[Id] | None = None
+    descendants: Count | None = None

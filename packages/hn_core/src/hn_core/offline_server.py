@@ -9,8 +9,11 @@ asyncio protocol: HTTP/1.1 with keep-alive (and pipelining), complete responses 
 a quarter of the CPU time per request of aiohttp's web server (BENCHMARKS.md). Every routing and fault decision is
 made in ``OfflineHNAPI.reply``, apart from the HTTP plumbing.
 
-Faults are decided per (item id, attempt number) by a seeded hash, so a run is reproducible and a retry of the
-same id can succeed where the first attempt failed.
+Faults are decided per (item id, attempt number): shares by a seeded hash, everything else by the attempt count, so a
+run is reproducible and a retry of the same id can succeed where the first attempt failed. Besides the usual faults
+(5xx, hangs, ``null``, broken JSON), ``Faults`` can serve hostile answers: any body, any raw bytes in place of a
+response, a redirect loop, rate limiting with any ``Retry-After``, and a dead API; ``refusing_port`` gives a port
+where connections are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import json
 import logging
 import signal
+import socket
 import threading
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping
@@ -51,9 +55,26 @@ MAX_REQUEST_HEAD = 16 * 1024
 class Faults:
     """What goes wrong, and how often. Shares are between 0 and 1 and apply to item requests only.
 
-    ``fail_ids`` always answer 500, ``malformed_ids`` always answer broken JSON and ``null_ids`` answer ``null``;
-    ``failures_before_success`` makes the first attempts at every item answer 500 (or hang, with
-    ``hang_before_success``), which is how tests prove that retries recover.
+    Transient faults, tried first, in this order (each counts as one attempt at the id):
+
+    - ``hang_all``: every item request hangs for ``hang_seconds``, then the connection closes without an answer
+      (a dead API; ``hang_max_item`` does the same to ``/v0/maxitem.json``);
+    - ``rate_limited``: ``{id: (n, retry_after)}``: the first ``n`` attempts at ``id`` answer
+      ``429 Too Many Requests`` with ``Retry-After: retry_after``, sent verbatim (seconds, an HTTP date, or garbage);
+    - ``failures_before_success``: the first attempts at every item answer 500 (or hang ``hang_seconds`` first, with
+      ``hang_before_success``), which is how tests prove that retries recover;
+    - ``fail_ids`` always, and a share ``error_share`` of attempts, answer 503;
+    - a share ``timeout_share`` of attempts hangs ``hang_seconds`` before the answer below.
+
+    Then the answer itself, the first that applies:
+
+    - ``raw_responses``: ``{id: bytes}``: these bytes are written to the socket verbatim as the whole response, then
+      the connection closes (a malformed status line or header, a truncated answer...);
+    - ``redirect_ids``: ``302 Found`` with ``Location`` pointing at the same path (a redirect loop);
+    - ``bodies``: ``{id: bytes}``: ``200`` with exactly these bytes as the JSON body (another id, a mistyped field,
+      an escaped lone surrogate, a huge body...);
+    - ``malformed_ids`` (and a share ``malformed_share``) answer truncated JSON, ``null_ids`` (and ``null_share``)
+      answer ``null``; every other id answers its fixture item, or ``null`` beyond the fixture.
     """
 
     error_share: float = 0.0
@@ -67,15 +88,40 @@ class Faults:
     hang_before_success: bool = False
     hang_seconds: float = 30.0
     seed: int = 0
+    bodies: Mapping[int, bytes] = field(default_factory=dict)
+    raw_responses: Mapping[int, bytes] = field(default_factory=dict)
+    redirect_ids: frozenset[int] = frozenset()
+    rate_limited: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+    hang_all: bool = False
+    hang_max_item: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("error_share", "timeout_share", "null_share", "malformed_share"):
+            share = getattr(self, name)
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"Faults.{name} is {share!r}; give a share between 0 and 1.")
+        for item_id, (count, retry_after) in self.rate_limited.items():
+            if count < 0:
+                raise ValueError(f"Faults.rate_limited[{item_id}] limits {count} attempts; give 0 or more.")
+            if "\r" in retry_after or "\n" in retry_after:
+                raise ValueError(
+                    f"Faults.rate_limited[{item_id}] has a line break in Retry-After {retry_after!r}, which would "
+                    "split the header; use raw_responses to send a malformed header."
+                )
 
 
 class Reply(NamedTuple):
-    """What to answer to one request, and after how long."""
+    """What to answer to one request, and after how long.
+
+    With ``raw``, ``body`` is the whole response, written verbatim (possibly nothing), and the connection closes.
+    """
 
     delay: float
     status: int
     body: bytes
     content_type: str = JSON_CONTENT_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+    raw: bool = False
 
 
 @dataclass
@@ -110,15 +156,22 @@ class OfflineHNAPI:
             if digits.isascii() and digits.isdigit():
                 return self.item_reply(int(digits))
         elif path == MAX_ITEM_PATH:
+            if self.faults.hang_max_item:
+                return Reply(self.latency_seconds + self.faults.hang_seconds, 0, b"", raw=True)
             return Reply(self.latency_seconds, 200, self._max_body)
         return Reply(0.0, 404, b"404: Not Found", TEXT_CONTENT_TYPE)
 
     def item_reply(self, item_id: int) -> Reply:
-        """The answer to one request for ``item_id``, faults included."""
+        """The answer to one request for ``item_id``, faults included, in the order ``Faults`` documents."""
         attempt = self.attempts[item_id]
         self.attempts[item_id] = attempt + 1
         delay = self.latency_seconds
         faults = self.faults
+        if faults.hang_all:
+            return Reply(delay + faults.hang_seconds, 0, b"", raw=True)
+        limit = faults.rate_limited.get(item_id)
+        if limit is not None and attempt < limit[0]:
+            return Reply(delay, 429, b"injected rate limit", TEXT_CONTENT_TYPE, (("Retry-After", limit[1]),))
         if attempt < faults.failures_before_success:
             if faults.hang_before_success:
                 delay += faults.hang_seconds
@@ -127,6 +180,15 @@ class OfflineHNAPI:
             return Reply(delay, 503, b"injected server error", TEXT_CONTENT_TYPE)
         if self._happens(faults.timeout_share, item_id, attempt, "timeout"):
             delay += faults.hang_seconds
+        raw = faults.raw_responses.get(item_id)
+        if raw is not None:
+            return Reply(delay, 0, raw, raw=True)
+        if item_id in faults.redirect_ids:
+            location = f"{ITEM_PREFIX}{item_id}.json"
+            return Reply(delay, 302, b"injected redirect loop", TEXT_CONTENT_TYPE, (("Location", location),))
+        body = faults.bodies.get(item_id)
+        if body is not None:
+            return Reply(delay, 200, body)
         if item_id in faults.malformed_ids or self._happens(faults.malformed_share, item_id, attempt, "malformed"):
             return Reply(delay, 200, b'{"id": ' + str(item_id).encode() + b', "type": "sto')
         if item_id in faults.null_ids or self._happens(faults.null_share, item_id, attempt, "null"):
@@ -141,16 +203,26 @@ class OfflineHNAPI:
         return int.from_bytes(digest.digest(), "big") / 2**64
 
 
-def render_response(status: int, body: bytes, content_type: str, *, close: bool = False, head: bool = False) -> bytes:
+def render_response(
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    close: bool = False,
+    head: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> bytes:
     """A complete HTTP/1.1 response: status line, headers and (unless ``head``) the body."""
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = ""
     connection = "Connection: close\r\n" if close else ""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head_bytes = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{connection}\r\n"
-    ).encode()
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        f"{extra}{connection}\r\n"
+    ).encode("latin-1")
     return head_bytes if head else head_bytes + body
 
 
@@ -245,12 +317,16 @@ class _HTTPConnection(asyncio.Protocol):
             self._fail(405, b"only GET and HEAD")
             return
         reply = self._api.reply(target.split(b"?", 1)[0].decode("latin-1"))
-        close, head = not keep_alive, method == b"HEAD"
+        close, head = not keep_alive or reply.raw, method == b"HEAD"
         data = None
-        if reply.status == 200 and keep_alive and not head and reply.content_type is JSON_CONTENT_TYPE:
+        if reply.raw:
+            data = reply.body
+        elif reply.status == 200 and keep_alive and not head and reply.content_type is JSON_CONTENT_TYPE:
             data = self._rendered.get(reply.body)
         if data is None:
-            data = render_response(reply.status, reply.body, reply.content_type, close=close, head=head)
+            data = render_response(
+                reply.status, reply.body, reply.content_type, close=close, head=head, headers=reply.headers
+            )
         self._closing = close
         if reply.delay <= 0 and not self._queue:
             self._send(data, close)
@@ -273,7 +349,8 @@ class _HTTPConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        transport.write(data)
+        if data:
+            transport.write(data)
         if close:
             transport.close()
 
@@ -333,6 +410,18 @@ def serve_in_thread(api: OfflineHNAPI, host: str = "127.0.0.1", port: int = 0) -
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+@contextmanager
+def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port on ``host`` where every connection is refused, for as long as the block runs.
+
+    The port is bound but never listened on, so no other process can take it meanwhile and a connection attempt
+    gets a reset at once (``ECONNREFUSED``), as from a host whose API server is down.
+    """
+    with socket.socket() as bound:
+        bound.bind((host, 0))
+        yield bound.getsockname()[1]
 
 
 def load_fixture(path: Path) -> dict[int, Item | None]:

@@ -4,7 +4,7 @@ Resource keys are a contract shared by both locations:
 
 - ``hn_client``: ``HNAPIClient`` (base URL from ``HN_API_BASE_URL``, default the public API);
 - ``warehouse_io_manager``: Dagster's DuckDB pandas I/O manager locally, its Snowflake one everywhere else (both
-  keeping an empty output as an empty table, see ``hn_core.warehouse_duckdb``);
+  replacing a table or a partition atomically, with declared column types: see ``hn_core.warehouse_duckdb``);
 - ``snowflake``: ``SnowflakeResource`` wherever Snowflake is configured; in local DuckDB mode a resource that fails
   every run at once with the opt-in to use, so that ``db_ops`` still loads.
 

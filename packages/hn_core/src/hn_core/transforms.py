@@ -1,41 +1,39 @@
-"""Pure transforms from API rows to the items, comments and stories frames (no I/O, no Dagster)."""
+"""Pure transforms from validated items to the items, comments and stories frames (no I/O, no Dagster)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
-from hn_core.model import COLUMN_RENAMES, ITEM_FIELD_NAMES, ITEMS_DTYPES
+from hn_core.model import COLUMN_RENAMES, ITEM_FIELD_NAMES, ITEMS_COLUMNS, ITEMS_DTYPES, HNItem
 
 
-def is_tombstone(row: Mapping[str, Any] | None) -> bool:
-    """True for what the API returns in place of an item that no longer has content.
+def items_frame(items: Iterable[HNItem]) -> pd.DataFrame:
+    """Build the items frame: exactly ``ITEMS_COLUMNS`` with ``ITEMS_DTYPES``, one row per item, sorted by id.
 
-    Missing items come back as ``null`` and deleted ones as ``{"id": .., "deleted": true, ...}`` with no author or
-    text: neither is data worth a row.
+    Deleted items (tombstones) are left out; they are counted in the asset's metadata. Nothing else is dropped:
+    an id that appears twice stays twice, for ``items_have_unique_ids`` to report.
     """
-    return row is None or bool(row.get("deleted"))
-
-
-def items_frame(rows: Iterable[Mapping[str, Any] | None]) -> pd.DataFrame:
-    """Build the items frame: exactly ``ITEMS_COLUMNS`` with ``ITEMS_DTYPES``, one row per id, sorted by id.
-
-    Tombstones are dropped, fields outside ``ITEM_FIELD_NAMES`` are ignored and missing optional fields become
-    ``NULL``. An id served twice keeps its first row.
-    """
-    records = [_record(row) for row in rows if not is_tombstone(row)]
+    records = [_record(item) for item in items if not item.deleted]
     frame = pd.DataFrame.from_records(records, columns=list(ITEM_FIELD_NAMES)).rename(columns=COLUMN_RENAMES)
-    frame = frame.astype(dict(ITEMS_DTYPES))
-    frame = frame.drop_duplicates(subset="id", keep="first").sort_values("id", kind="stable")
-    return frame.reset_index(drop=True)
+    return as_items_frame(frame.sort_values("id", kind="stable").reset_index(drop=True))
+
+
+def as_items_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly ``ITEMS_COLUMNS`` in order and ``ITEMS_DTYPES``, e.g. after a warehouse read.
+
+    Warehouses hand back their own dtypes (a nullable integer column with a NULL comes back ``float64``), so every
+    frame is retyped before it is stored again: tables then never depend on how the last read typed a column.
+    """
+    return frame[list(ITEMS_COLUMNS)].astype(dict(ITEMS_DTYPES))
 
 
 def items_of_type(items: pd.DataFrame, item_type: str) -> pd.DataFrame:
-    """The rows of ``items`` whose ``type`` is ``item_type``, re-indexed from zero, dtypes unchanged."""
-    return items.loc[items["type"] == item_type].reset_index(drop=True)
+    """The rows of ``items`` whose ``type`` is ``item_type``, re-indexed from zero, typed like ``items_frame``."""
+    return as_items_frame(items.loc[items["type"] == item_type].reset_index(drop=True))
 
 
 def comments_frame(items: pd.DataFrame) -> pd.DataFrame:
@@ -48,8 +46,8 @@ def stories_frame(items: pd.DataFrame) -> pd.DataFrame:
     return items_of_type(items, "story")
 
 
-def _record(row: Mapping[str, Any]) -> dict[str, Any]:
-    record = {name: row.get(name) for name in ITEM_FIELD_NAMES}
-    if record["kids"] is not None:
-        record["kids"] = json.dumps(list(record["kids"]), separators=(",", ":"))
+def _record(item: HNItem) -> dict[str, Any]:
+    record = {name: getattr(item, name) for name in ITEM_FIELD_NAMES}
+    if item.kids is not None:
+        record["kids"] = json.dumps(item.kids, separators=(",", ":"))
     return record

@@ -1,34 +1,167 @@
-"""The local warehouse I/O manager: Dagster's DuckDB pandas I/O manager, keeping empty outputs as empty tables.
+"""The local warehouse I/O manager: Dagster's DuckDB pandas I/O manager, made atomic and strictly typed.
 
-The stock type handler skips an empty DataFrame, so a first run whose split is empty (a small N with no story)
-leaves no table and every later load of it fails. By then the I/O manager has already deleted the old rows, so
-an empty table with the frame's columns is exactly what the output says.
+The stock I/O manager deletes the old rows and then inserts the new ones, each statement committing on its own, so a
+write that fails (a value DuckDB cannot store) or a process killed in between leaves an empty table behind. Here
+the whole replacement is one DuckDB transaction: the table (or, for a partitioned asset, its partition) holds either
+the previous rows or the new ones, never anything in between. Every table is created with the SQL types the frame's
+dtypes declare (``hn_core.warehouse_columns``), never with types inferred from the rows.
+
+Opening the file fails fast with a message that says what to do: a path that cannot be a DuckDB file, or a file
+another process holds (DuckDB allows one writing process per file), named with that process's PID and command.
 """
 
-from collections.abc import Sequence
+from __future__ import annotations
 
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
 from dagster import OutputContext
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice  # as the pandas integrations do
+from dagster._core.definitions.metadata import TableMetadataSet
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice  # as the integrations do
+from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
+from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
 
-class EmptyTableDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
-    """Writes like the stock handler, but an empty frame creates its table (typed, no rows) if it is missing."""
+#: How long to wait for a lock held by another process before giving up. Long enough for a sibling step of the
+#: same run (multiprocess executor) to finish its write, short enough to be "at once" for a person.
+LOCK_WAIT_SECONDS = 5.0
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj, connection) -> None:
-        if not obj.empty:
-            return super().handle_output(context, table_slice, obj, connection)
-        connection.register("empty_output", obj)
-        connection.execute(
-            f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from empty_output"
+
+class WarehouseUnavailableError(RuntimeError):
+    """The DuckDB warehouse file cannot be opened; the message says why and what to do."""
+
+
+def _holder(message: str) -> str:
+    """``PID 123 (dagster dev ...)`` from DuckDB's lock error, with the holder's command line where readable."""
+    match = _LOCK_HOLDER.search(message)
+    if not match:
+        return "another process"
+    pid = match["pid"]
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        command = match["program"]
+    return f"PID {pid} ({command})"
+
+
+def open_warehouse(path: str, config: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, waiting at most ``LOCK_WAIT_SECONDS`` for another process's lock."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(path, read_only=False, config=dict(config))
+        except duckdb.IOException as error:
+            message = str(error)
+            if "Could not set lock" not in message:
+                raise WarehouseUnavailableError(
+                    f"Cannot open the local warehouse {path!r}: {message.splitlines()[0]} "
+                    "Set HN_DUCKDB_PATH to a file in an existing folder."
+                ) from error
+            if time.monotonic() >= deadline:
+                raise WarehouseUnavailableError(
+                    f"The local warehouse {path!r} is locked by {_holder(message)}: DuckDB lets one process write "
+                    "a file at a time. Stop that process (a `dagster dev`, a notebook or a DuckDB shell holding "
+                    "the file), or point HN_DUCKDB_PATH at another file."
+                ) from error
+            time.sleep(0.1)
+
+
+class AtomicDuckDbClient(DuckDbClient):
+    """``DuckDbClient`` whose pre-write delete happens inside the type handler's transaction, not before it."""
+
+    @staticmethod
+    def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection: Any) -> None:
+        """Nothing here: ``AtomicDuckDBPandasTypeHandler`` deletes and writes in one transaction."""
+
+    @staticmethod
+    @contextmanager
+    def connect(context: Any, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
+        config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
+        connection = open_warehouse(context.resource_config["database"], config)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+class AtomicDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
+    """Replaces a table, or a partition of it, in one transaction; reads like the stock handler."""
+
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: duckdb.DuckDBPyConnection
+    ) -> Mapping[str, Any]:
+        columns = TableColumns.of(obj, Dialect.DUCKDB)
+        table = f"{quote(table_slice.schema)}.{quote(table_slice.table)}"
+        connection.begin()
+        try:
+            if table_slice.partition_dimensions:
+                connection.execute(f"CREATE TABLE IF NOT EXISTS {table} {columns.definition()}")
+                _reconcile_partitioned_table(connection, table_slice, columns)
+                DuckDbClient.delete_table_slice(context, table_slice, connection)  # the stock DELETE ... WHERE
+            else:
+                connection.execute(f"CREATE OR REPLACE TABLE {table} {columns.definition()}")
+            if len(obj):
+                connection.register("dagster_output", obj)
+                names = columns.quoted_names()
+                connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM dagster_output")
+                connection.unregister("dagster_output")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        row_count = len(obj)
+        return dict(
+            TableMetadataSet(partition_row_count=row_count, storage_kind="duckdb")
+            if context.has_partition_key
+            else TableMetadataSet(row_count=row_count, storage_kind="duckdb")
         )
-        connection.unregister("empty_output")
-        return None
+
+
+def _described_columns(connection: duckdb.DuckDBPyConnection, table_slice: TableSlice) -> list[tuple[str, str]]:
+    return connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?) ORDER BY ordinal_position",
+        [table_slice.schema, table_slice.table],
+    ).fetchall()
+
+
+def _reconcile_partitioned_table(
+    connection: duckdb.DuckDBPyConnection, table_slice: TableSlice, columns: TableColumns
+) -> None:
+    """Repair columns an older version left typed ``"NULL"``; refuse any other difference with the output."""
+    declared = dict(columns.types)
+    for name, data_type in _described_columns(connection, table_slice):
+        if data_type == '"NULL"' and name in declared:
+            connection.execute(
+                f"ALTER TABLE {quote(table_slice.schema)}.{quote(table_slice.table)} "
+                f"ALTER COLUMN {quote(name)} TYPE {declared[name]}"
+            )
+    described = _described_columns(connection, table_slice)
+    if not columns.matches(described):
+        raise PartitionedTableMismatchError(f"{table_slice.schema}.{table_slice.table}", described, columns)
 
 
 class WarehouseDuckDBIOManager(DuckDBPandasIOManager):
-    """``DuckDBPandasIOManager`` whose empty outputs are empty tables rather than missing ones."""
+    """``DuckDBPandasIOManager`` whose writes are atomic and whose tables have declared column types."""
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [EmptyTableDuckDBPandasTypeHandler()]
+        return [AtomicDuckDBPandasTypeHandler()]
+
+    def create_io_manager(self, context: Any) -> DbIOManager:
+        return DbIOManager(
+            db_client=AtomicDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=pd.DataFrame,
+            io_manager_name="WarehouseDuckDBIOManager",
+        )

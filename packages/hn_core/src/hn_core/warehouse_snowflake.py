@@ -1,55 +1,162 @@
-"""The Snowflake warehouse I/O manager: Dagster's pandas I/O manager, keeping empty outputs as empty tables.
+"""The Snowflake warehouse I/O manager: Dagster's pandas I/O manager, made atomic and strictly typed.
 
-The stock type handler skips an empty DataFrame, so a first run whose split is empty leaves no table and every
-later load of it fails. ``write_pandas`` cannot create a table from no rows, so the table is created from the
-frame's dtypes, with the upper-case quoted column names ``write_pandas`` would have used.
+The stock I/O manager runs ``DELETE`` and then ``write_pandas``, each committing on its own, so a failed upload or a
+killed run leaves the table empty. A transaction cannot span the whole write either: ``write_pandas`` creates a
+stage, and Snowflake commits any open transaction before a DDL statement
+(https://docs.snowflake.com/en/sql-reference/transactions#ddl). So every write first loads a staging table of its
+own, created with the declared column types (``hn_core.warehouse_columns``), and only then touches the target:
+
+- a whole table is replaced by one statement, ``ALTER TABLE <target> SWAP WITH <staging>`` (or
+  ``ALTER TABLE <staging> RENAME TO <target>`` the first time), which also carries a change of columns. Grants made
+  on the old table go with it (SWAP exchanges grants too): grant read access with ``FUTURE`` grants on the schema,
+  as ``deploy/snowflake`` does, so every new table has them;
+- a partition is replaced by ``DELETE`` of its window and ``INSERT ... SELECT`` from the staging table, in one
+  transaction (``BEGIN`` ... ``COMMIT``) that holds no DDL. A partitioned table's columns cannot change from one
+  partition's write: a mismatch is refused before anything is written.
+
+Either way the target holds the previous rows or the new ones, never anything in between, and the staging table is
+dropped afterwards. A process killed mid-write leaves at most its staging table (``<TABLE>__LOAD_<run>``), or for a
+partition an open transaction that Snowflake rolls back when it aborts the session.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from dagster import OutputContext
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice  # as the pandas integrations do
+from dagster._core.definitions.metadata import TableMetadataSet
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice  # as the integrations do
+from dagster_snowflake.snowflake_io_manager import SnowflakeDbClient, partition_where_clause
 from dagster_snowflake_pandas import SnowflakePandasIOManager, SnowflakePandasTypeHandler
+from snowflake.connector import pandas_tools
+from snowflake.connector.errors import ProgrammingError
+
+from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
 
 
-def snowflake_type(dtype: Any) -> str:
-    """The Snowflake column type ``write_pandas`` would infer for a pandas dtype."""
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "NUMBER(38,0)"
-    if pd.api.types.is_float_dtype(dtype):
-        return "FLOAT"
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "TIMESTAMP_TZ"
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return "TIMESTAMP_NTZ"
-    return "VARCHAR"
+@dataclass(frozen=True)
+class SnowflakeTable:
+    """A fully qualified table, named as Snowflake's unquoted (upper-case) identifiers are."""
+
+    database: str
+    schema: str
+    table: str
+
+    @classmethod
+    def of(cls, table_slice: TableSlice) -> SnowflakeTable:
+        assert table_slice.database, "the Snowflake I/O manager always has a database"
+        return cls(table_slice.database.upper(), table_slice.schema.upper(), table_slice.table.upper())
+
+    def staging(self, run_id: str) -> SnowflakeTable:
+        """The table a run loads before swapping it in: its own, so concurrent writers never share one."""
+        return SnowflakeTable(self.database, self.schema, f"{self.table}__LOAD_{run_id[:8].upper()}")
+
+    def __str__(self) -> str:
+        return ".".join(quote(part) for part in (self.database, self.schema, self.table))
 
 
-def create_empty_table_statement(table_slice: TableSlice, frame: pd.DataFrame) -> str:
-    columns = ", ".join(f'"{str(name).upper()}" {snowflake_type(dtype)}' for name, dtype in frame.dtypes.items())
-    database = f"{table_slice.database.upper()}." if table_slice.database else ""
-    return f"CREATE TABLE IF NOT EXISTS {database}{table_slice.schema.upper()}.{table_slice.table.upper()} ({columns})"
+def described_columns(cursor: Any, table: SnowflakeTable) -> list[tuple[str, str]] | None:
+    """``[(name, type), ...]`` of ``table`` from ``DESCRIBE TABLE``, or ``None`` if it does not exist."""
+    try:
+        rows = cursor.execute(f"DESCRIBE TABLE {table}").fetchall()
+    except ProgrammingError as error:
+        if "does not exist or not authorized" in str(error):
+            return None
+        raise
+    return [(row[0], row[1]) for row in rows]
 
 
-class EmptyTableSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
-    """Writes like the stock handler, but an empty frame creates its table (typed, no rows) if it is missing."""
+class AtomicSnowflakeDbClient(SnowflakeDbClient):
+    """``SnowflakeDbClient`` whose pre-write delete is left to the type handler's atomic replacement."""
+
+    @staticmethod
+    def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection: Any) -> None:
+        """Nothing here: ``AtomicSnowflakePandasTypeHandler`` replaces the rows atomically."""
+
+
+class AtomicSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
+    """Loads a staging table, then swaps it in (a table) or replaces a window in one transaction (a partition)."""
 
     def handle_output(
-        self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
+        self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> Mapping[str, Any]:
-        if not obj.empty:
-            return super().handle_output(context, table_slice, obj, connection)
-        connection.cursor().execute(create_empty_table_statement(table_slice, obj))
-        return {}
+        columns = TableColumns.of(obj, Dialect.SNOWFLAKE, upper_case=True)
+        target = SnowflakeTable.of(table_slice)
+        staging = target.staging(context.run_id)
+        cursor = connection.cursor()
+        existing = described_columns(cursor, target)
+        partitioned = bool(table_slice.partition_dimensions)
+        if partitioned and existing is not None and not columns.matches(existing):
+            raise PartitionedTableMismatchError(str(target), existing, columns)
+        cursor.execute(f"CREATE OR REPLACE TABLE {staging} {columns.definition()}")
+        try:
+            if len(obj):
+                # Through the module, so that a patched write_pandas (the test emulator's) is the one called.
+                pandas_tools.write_pandas(
+                    conn=connection,
+                    df=obj.rename(columns=str.upper),
+                    table_name=staging.table,
+                    schema=staging.schema,
+                    database=staging.database,
+                    auto_create_table=False,
+                    use_logical_type=True,
+                    quote_identifiers=True,
+                )
+            if not partitioned:
+                swap_in(cursor, staging, target, exists=existing is not None)
+            else:
+                if existing is None:
+                    cursor.execute(f"CREATE TABLE IF NOT EXISTS {target} {columns.definition()}")
+                replace_window(cursor, staging, target, columns, table_slice)
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {staging}")
+        row_count = len(obj)
+        return dict(
+            TableMetadataSet(partition_row_count=row_count, storage_kind="snowflake")
+            if context.has_partition_key
+            else TableMetadataSet(row_count=row_count, storage_kind="snowflake")
+        )
+
+
+def swap_in(cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, *, exists: bool) -> None:
+    """Make ``staging`` the ``target`` in one statement; the old rows end up in ``staging``."""
+    if exists:
+        cursor.execute(f"ALTER TABLE {target} SWAP WITH {staging}")
+    else:
+        cursor.execute(f"ALTER TABLE {staging} RENAME TO {target}")
+
+
+def replace_window(
+    cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, columns: TableColumns, table_slice: TableSlice
+) -> None:
+    """Replace the partition window of ``target`` with the rows of ``staging``, in one DML-only transaction."""
+    names = columns.quoted_names()
+    cursor.execute("BEGIN")
+    try:
+        cursor.execute(f"DELETE FROM {target} WHERE {partition_where_clause(table_slice.partition_dimensions)}")
+        cursor.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {staging}")
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
 
 
 class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
-    """``SnowflakePandasIOManager`` whose empty outputs are empty tables rather than missing ones."""
+    """``SnowflakePandasIOManager`` whose writes are atomic and whose tables have declared column types."""
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [EmptyTableSnowflakePandasTypeHandler()]
+        return [AtomicSnowflakePandasTypeHandler()]
+
+    def create_io_manager(self, context: Any) -> DbIOManager:
+        return DbIOManager(
+            db_client=AtomicSnowflakeDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=pd.DataFrame,
+            io_manager_name="WarehouseSnowflakeIOManager",
+        )

@@ -339,6 +339,36 @@ class EmulatorCatalog:
                 self.drop(target)
                 raise
 
+    def swap_tables(self, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
+        """``ALTER TABLE first SWAP WITH second``: the two tables exchange names, in one DuckDB transaction.
+
+        Both are ``(database, schema, table)`` as stored. Snowflake swaps across schemas too; every swap the
+        platform runs is inside one schema, and DuckDB cannot rename into another schema, so that is refused.
+        fakesnow's column metadata (VARCHAR lengths, comments) is exchanged afterwards, in its own catalog.
+        """
+        (database, schema, table), (other_database, other_schema, other) = first, second
+        if (database.upper(), schema.upper()) != (other_database.upper(), other_schema.upper()):
+            raise NotImplementedError("the emulator swaps tables of one schema only")
+        parking = f"_emulator_swap_{table}"
+        prefix = f"{quote(database)}.{quote(schema)}"
+        with self._lock, self._cursor() as cur:
+            cur.execute("BEGIN")
+            try:
+                cur.execute(f"ALTER TABLE {prefix}.{quote(table)} RENAME TO {quote(parking)}")
+                cur.execute(f"ALTER TABLE {prefix}.{quote(other)} RENAME TO {quote(table)}")
+                cur.execute(f"ALTER TABLE {prefix}.{quote(parking)} RENAME TO {quote(other)}")
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            for metadata in (
+                "_fs_global._fs_information_schema._fs_columns_ext",
+                "_fs_global._fs_information_schema._fs_tables_ext",
+            ):
+                where = "ext_table_catalog = ? AND ext_table_schema = ? AND ext_table_name = ?"
+                for old, new in ((table, parking), (other, table), (parking, other)):
+                    cur.execute(f"UPDATE {metadata} SET ext_table_name = ? WHERE {where}", [new, database, schema, old])
+
     def drop(self, name: str) -> None:
         """Drop a database with all its schemas and tables, its file and fakesnow's metadata about it.
 

@@ -14,6 +14,8 @@ emulator is active) or by wrapping a fakesnow function; production code paths ar
 | ``INFORMATION_SCHEMA.DATABASES``: 1970, loses its ``DB.``     | ``_information_schema_databases``              |
 | ``SHOW SCHEMAS LIKE`` ignores LIKE                            | ``EmulatorCursor._transform``                  |
 | ``DESCRIBE TABLE DB.S.T`` fails without a current database    | ``describe_table``                             |
+| ``ALTER TABLE .. SWAP WITH`` does not parse                   | ``EmulatorCursor._swap_tables``                |
+| DDL after an explicit ``BEGIN`` (autocommit on) stays in it   | ``EmulatorCursor._end_transaction_before_ddl`` |
 | connections must reach the emulator's catalog                 | ``emulator_connect`` (``FakeSnow.connect``)    |
 | no roles, users, ownership nor privileges                     | ``EmulatorConnection.access``, see below       |
 
@@ -49,6 +51,9 @@ from hn_testing._access_statements import (
     AccessStatement,
     AccessStatementError,
     Securable,
+    UseRole,
+    UseSecondaryRoles,
+    UseWarehouse,
     parse_access_statement,
 )
 from hn_testing._authorization import Authorizer, Effect
@@ -146,6 +151,19 @@ def _is_database_ddl(expression: exp.Expr, kind: type[exp.Expr]) -> bool:
     return isinstance(expression, kind) and str(expression.args.get("kind") or "").upper() == "DATABASE"
 
 
+#: Statements Snowflake runs as their own transaction, committing any open one first
+#: (https://docs.snowflake.com/en/sql-reference/transactions#ddl).
+_DDL = (exp.Alter, exp.Create, exp.Drop, exp.Comment, exp.Grant, exp.Revoke)
+
+
+def _swap_with(expression: exp.Expr) -> exp.SwapTable | None:
+    if isinstance(expression, exp.Alter):
+        return next(
+            (action for action in expression.args.get("actions") or [] if isinstance(action, exp.SwapTable)), None
+        )
+    return None
+
+
 def _status(message: str) -> exp.Expr:
     return sqlglot.parse_one(f"SELECT {_literal(message)} AS status", read="duckdb")
 
@@ -164,6 +182,7 @@ class EmulatorConnection(FakeSnowflakeConnection):
         )
         super().__init__(*args, **kwargs)
         catalog.track(self)
+        self.explicit_transaction = False  # a BEGIN is open (fakesnow tracks this only with autocommit off)
         if kwargs.get("create_database") and self.database:
             # fakesnow may just have created the connection's database; give it a created_on.
             catalog.sync()
@@ -239,6 +258,8 @@ class EmulatorCursor(FakeSnowflakeCursor):
         """Route the statements fakesnow gets wrong; everything else goes through fakesnow unchanged."""
         session = self._conn.access
         if (statement := _access_statement(expression)) is not None:
+            if not isinstance(statement, (UseRole, UseSecondaryRoles, UseWarehouse)):
+                self._commit_open_transaction()
             return _status(session.execute(statement))
         authorized = Authorizer(session, self._conn.catalog, self._conn.database, self._conn.schema).authorize(
             expression
@@ -280,6 +301,10 @@ class EmulatorCursor(FakeSnowflakeCursor):
             effect()
 
     def _execute_statement(self, transformed: exp.Expr, params: MutableParams | None) -> None:
+        self._end_transaction_before_ddl(transformed)
+        if swap := _swap_with(transformed):
+            self._swap_tables(transformed.this, swap.this)
+            return
         if _is_database_ddl(transformed, exp.Create):
             self._create_database(transformed)
             return
@@ -295,6 +320,42 @@ class EmulatorCursor(FakeSnowflakeCursor):
             if reworded is None:
                 raise
             raise reworded from error
+
+    def _commit_open_transaction(self) -> None:
+        """Access-control DDL (GRANT, CREATE ROLE ...) commits an open transaction first, as any DDL does."""
+        conn = self._conn
+        if conn.explicit_transaction or not conn._autocommit:
+            self._duck_conn.commit()
+            conn.explicit_transaction = False
+            conn._in_transaction = False
+
+    def _end_transaction_before_ddl(self, transformed: exp.Expr) -> None:
+        """Commit an explicit transaction before DDL, as Snowflake does whatever the autocommit setting.
+
+        fakesnow does it only with autocommit off; with it on (the connector's default) DDL after ``BEGIN`` would
+        stay inside DuckDB's transaction and roll back with it, hiding code that relies on transactional DDL.
+        """
+        conn = self._conn
+        if isinstance(transformed, exp.Transaction):
+            conn.explicit_transaction = True
+        elif isinstance(transformed, (exp.Commit, exp.Rollback)):
+            conn.explicit_transaction = False
+        elif conn.explicit_transaction and (isinstance(transformed, _DDL) or transformed.args.get("create_stage_name")):
+            self._duck_conn.commit()
+            conn.explicit_transaction = False
+
+    def _swap_tables(self, table: exp.Table, other: exp.Table) -> None:
+        """``ALTER TABLE a SWAP WITH b``: both must exist; they exchange names (content, columns, metadata)."""
+        conn = self._conn
+        names = []
+        for part in (table, other):
+            database, schema = part.catalog or conn.database, part.db or conn.schema
+            if not database or not schema or conn.catalog.missing_part(database, schema, part.name):
+                raise does_not_exist("Table", ".".join(p for p in (part.catalog, part.db, part.name) if p))
+            names.append((database, schema, part.name))
+        self._commit_before_ddl()
+        conn.catalog.swap_tables(names[0], names[1])
+        super()._execute(_status("Statement executed successfully."))
 
     def _commit_before_ddl(self) -> None:
         """Snowflake commits an open transaction before any DDL; fakesnow does so in its own _execute."""
