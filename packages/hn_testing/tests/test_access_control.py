@@ -115,7 +115,7 @@ def test_created_objects_belong_to_the_primary_role(account) -> None:
     owners = {
         account.access.owner(Securable(kind, name))
         for kind, name in [("SCHEMA", "PRODUCTION.HACKER_NEWS"), ("TABLE", ITEMS)]
-    }  # noqa: E501
+    }
     assert owners == {"OWNER"}
 
 
@@ -176,16 +176,42 @@ def test_a_rename_keeps_the_tables_grants(account) -> None:
     assert as_user(account, "READER_USER", "SELECT count(*) FROM PRODUCTION.HACKER_NEWS.STORIES") == [(2,)]
 
 
-def test_a_swap_exchanges_the_grants_with_the_names(account) -> None:
-    control = account.access
-    old, new = Securable("TABLE", ITEMS), Securable("TABLE", "PRODUCTION.HACKER_NEWS.ITEMS_NEW")
-    control.created(new, "TARGET")
+def test_a_swap_exchanges_the_tables_with_their_grants(account) -> None:
+    """The write path's swap: each table keeps its own grants under its new name, as in Snowflake."""
+    new = "PRODUCTION.HACKER_NEWS.ITEMS_NEW"
+    as_user(
+        account,
+        "OWNER_USER",
+        f"CREATE TABLE {new} (ID INTEGER, TYPE VARCHAR)",
+        f"INSERT INTO {new} VALUES (9, 'job')",
+        f"ALTER TABLE {ITEMS} SWAP WITH {new}",
+    )
 
-    control.swapped(old, new)
+    assert as_user(account, "OWNER_USER", f"SELECT ID FROM {ITEMS}") == [(9,)]
+    assert account.access.grants.get(Securable("TABLE", ITEMS)) is None
+    assert account.access.grants[Securable("TABLE", new)] == {"READER": {"SELECT"}}
+    refused(account, "READER_USER", f"SELECT * FROM {ITEMS}", f"Object '{ITEMS}' does not exist or not authorized")
 
-    assert (control.owner(old), control.owner(new)) == ("TARGET", "OWNER")
-    assert control.grants[new] == {"READER": {"SELECT"}}
-    assert old not in control.grants
+
+def test_a_swap_needs_ownership_of_both_tables(account) -> None:
+    other = "PRODUCTION.HACKER_NEWS.OTHERS"
+    account.execute(f"CREATE TABLE {other} (ID INTEGER)", user="OWNER_USER")
+    account.run_script(f"USE ROLE SECURITYADMIN; GRANT OWNERSHIP ON TABLE {other} TO ROLE READER COPY CURRENT GRANTS;")
+
+    refused(account, "OWNER_USER", f"ALTER TABLE {ITEMS} SWAP WITH {other}", "Table '.*OTHERS' does not exist or not")
+    refused(account, "READER_USER", f"ALTER TABLE {other} SWAP WITH {ITEMS}", "Insufficient privileges .* 'ITEMS'")
+    assert as_user(account, "OWNER_USER", f"SELECT count(*) FROM {ITEMS}") == [(2,)]
+
+
+def test_access_control_statements_commit_an_open_transaction(account) -> None:
+    with account.connect(user="OWNER_USER") as conn:
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        cursor.execute(f"DELETE FROM {ITEMS} WHERE ID = 2")
+        cursor.execute("GRANT SELECT ON TABLE PRODUCTION.HACKER_NEWS.ITEMS TO ROLE HEIR")
+        cursor.execute("ROLLBACK")
+
+    assert account.execute(f"SELECT ID FROM {ITEMS}") == [(1,)]
 
 
 def test_secondary_roles_authorize_everything_but_create(account) -> None:
@@ -316,7 +342,7 @@ def test_ownership_of_everything_in_a_database(account) -> None:
 
     owners = {
         account.access.owner(s) for s in (Securable("TABLE", ITEMS), Securable("SCHEMA", "PRODUCTION.HACKER_NEWS"))
-    }  # noqa: E501
+    }
     assert owners == {"TARGET"}
     assert account.access.owner(Securable("DATABASE", "PRODUCTION")) == "OWNER"
 
