@@ -303,23 +303,31 @@ class AccessSession:
 
     # -- checks -------------------------------------------------------------------------------------
 
-    def require(self, privilege: str, securable: Securable, *, creating: bool = False, reading: bool = False) -> None:
+    def require(
+        self,
+        privilege: str,
+        securable: Securable,
+        *,
+        creating: bool = False,
+        reading: bool = False,
+        exists: bool | None = None,
+    ) -> None:
         """Refuse as Snowflake does unless the session may apply ``privilege`` (``"ANY"``: any) to ``securable``.
 
-        Objects that do not exist are not checked here: the statement then fails (or does nothing, with IF EXISTS)
-        as it would for any role. Containers the role may not use hide what is inside them.
+        Objects that do not exist are not checked here (``exists`` says so when the caller already knows): the
+        statement then fails (or does nothing, with IF EXISTS) as it would for any role. Containers the role may not
+        use hide what is inside them.
         """
         if self.unrestricted:
             return
-        for container in _containers(securable):
-            if self.control.catalog.securable_exists(container) and not self.uses(container):
-                raise hidden(container)
-        if securable.kind in CATALOG_KINDS and not self.control.catalog.securable_exists(securable):
-            return
-        if securable.kind in ("TABLE", "VIEW", "DATABASE") and not self.sees(securable):
-            raise hidden(securable, reading=reading)
-        if securable.kind == "SCHEMA" and not self.sees(securable):
-            raise hidden(securable)
+        if securable.kind in CATALOG_KINDS:
+            if not (exists if exists is not None else self.control.catalog.securable_exists(securable)):
+                return
+            for container in _containers(securable):
+                if not self.uses(container):
+                    raise hidden(container)
+            if not self.sees(securable):
+                raise hidden(securable, reading=reading)
         if privilege == "ANY":
             return
         if not self.holds(privilege, securable, creating=creating):

@@ -228,13 +228,15 @@ class EmulatorCatalog:
         return [(s.upper(), name.upper(), kind) for s, name, kind in rows]
 
     def relation_kind(self, database: str, schema: str, name: str) -> str | None:
-        """ "TABLE" or "VIEW" if ``database.schema.name`` exists, else None."""
-        if not self.exists(database):
-            return None
-        for found_schema, found_name, kind in self.relations(database, schema):
-            if (found_schema, found_name) == (schema.upper(), name.upper()):
-                return kind
-        return None
+        """ "TABLE" or "VIEW" if ``database.schema.name`` exists, else None (one query: checked per statement)."""
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT 'TABLE' FROM duckdb_tables() WHERE upper(database_name) = ? AND upper(schema_name) = ? "
+                "AND upper(table_name) = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE NOT internal "
+                "AND upper(database_name) = ? AND upper(schema_name) = ? AND upper(view_name) = ? LIMIT 1",
+                [database.upper(), schema.upper(), name.upper()] * 2,
+            ).fetchone()
+        return row[0] if row else None
 
     def securable_exists(self, securable: Securable) -> bool:
         """Whether a database, schema, table or view exists (names compare case-insensitively)."""
@@ -242,7 +244,7 @@ class EmulatorCatalog:
         if securable.kind == "DATABASE":
             return self.exists(parts[0])
         if securable.kind == "SCHEMA":
-            return self.exists(parts[0]) and parts[1] in {s.upper() for s in self.schemas(parts[0])}
+            return parts[1] in {s.upper() for s in self.schemas(parts[0])}
         return self.relation_kind(*parts) == securable.kind
 
     def contents(self, container: Securable, kind: str) -> list[Securable]:
