@@ -379,21 +379,17 @@ class AccessSession:
         return "Statement executed successfully."
 
     def _CreateRole(self, statement: CreateRole) -> str:  # noqa: N802
-        self.require("CREATE ROLE", THE_ACCOUNT, creating=True)
-        if statement.name in self.control.roles:
-            if statement.if_not_exists:
-                return f"{statement.name} already exists, statement succeeded."
-            raise already_exists(statement.name)
+        exists = statement.name in self.control.roles
+        if existing := self._create_account_object("CREATE ROLE", statement.name, exists, statement.if_not_exists):
+            return existing
         self.control.roles[statement.name] = set()
         self.control.owners[Securable("ROLE", statement.name)] = self.primary_role
         return f"Role {statement.name} successfully created."
 
     def _CreateUser(self, statement: CreateUser) -> str:  # noqa: N802
-        self.require("CREATE USER", THE_ACCOUNT, creating=True)
-        if statement.name in self.control.users:
-            if statement.if_not_exists:
-                return f"{statement.name} already exists, statement succeeded."
-            raise already_exists(statement.name)
+        exists = statement.name in self.control.users
+        if existing := self._create_account_object("CREATE USER", statement.name, exists, statement.if_not_exists):
+            return existing
         user = User(statement.name)
         _set_user_properties(user, statement.properties)
         self.control.users[statement.name] = user
@@ -494,6 +490,15 @@ class AccessSession:
         return f"Warehouse {statement.name} successfully created."
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    def _create_account_object(self, privilege: str, name: str, exists: bool, if_not_exists: bool) -> str | None:
+        """Check a CREATE ROLE/USER: the privilege (primary role), then what an existing object means."""
+        self.require(privilege, THE_ACCOUNT, creating=True)
+        if not exists:
+            return None
+        if if_not_exists:
+            return f"{name} already exists, statement succeeded."
+        raise already_exists(name)
 
     def _require_assigned(self, role: str) -> None:
         if self.user is not None and role not in self.control.user_roles(self.user):

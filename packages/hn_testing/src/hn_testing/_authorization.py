@@ -71,18 +71,21 @@ class Authorizer:
         return Securable(kind, ".".join(parts)) if kind else None
 
     def _parts(self, table: exp.Table) -> tuple[str, str, str] | None:
+        """``(DATABASE, SCHEMA, NAME)`` of a table reference, or None for a table function or no context."""
         if not isinstance(table.this, exp.Identifier):
             return None  # a table function such as TABLE(RESULT_SCAN(..))
+        schema = self._schema_of(table)
+        return (*schema.parts, object_name(table.this).upper()) if schema else None  # type: ignore[return-value]
+
+    def _database_of(self, table: exp.Table) -> str | None:
         database = object_name(table.args["catalog"]) if table.args.get("catalog") else self.database
-        schema = object_name(table.args["db"]) if table.args.get("db") else self.schema
-        if not database or not schema:
-            return None
-        return database.upper(), schema.upper(), object_name(table.this).upper()
+        return database.upper() if database else None
 
     def _schema_of(self, table: exp.Table) -> Securable | None:
-        database = object_name(table.args["catalog"]) if table.args.get("catalog") else self.database
+        """The schema a reference lives in (for ``CREATE SCHEMA d.s`` sqlglot puts ``s`` where schemas go too)."""
+        database = self._database_of(table)
         schema = object_name(table.args["db"]) if table.args.get("db") else self.schema
-        return Securable("SCHEMA", f"{database}.{schema}".upper()) if database and schema else None
+        return Securable("SCHEMA", f"{database}.{schema.upper()}") if database and schema else None
 
     # -- checks -------------------------------------------------------------------------------------
 
@@ -97,9 +100,8 @@ class Authorizer:
                 continue
             read_any = True
             if table.args.get("db") and object_name(table.args["db"]).upper() == "INFORMATION_SCHEMA":
-                database = object_name(table.args["catalog"]) if table.args.get("catalog") else self.database
-                if database:
-                    self.session.require("USAGE", Securable("DATABASE", database.upper()))
+                if database := self._database_of(table):
+                    self.session.require("USAGE", Securable("DATABASE", database))
                 continue
             if (relation := self.relation(table)) is not None:
                 self.session.require("SELECT", relation, reading=True, exists=True)
@@ -304,6 +306,11 @@ class Authorizer:
             return Authorized(visible=_names_in("name", visible))
         if what not in ("SCHEMAS", "TABLES", "VIEWS", "OBJECTS", "COLUMNS"):
             return _NOTHING
+        scope = show.args.get("scope")
+        if str(show.args.get("scope_kind") or "").upper() in ("TABLE", "VIEW") and isinstance(scope, exp.Table):
+            if (relation := self.relation(scope)) is not None:
+                session.require("ANY", relation, exists=True)
+            return _NOTHING
         database, schema = self._show_scope(show)
         if database is None:
             return _NOTHING
@@ -320,12 +327,13 @@ class Authorizer:
         if what == "COLUMNS":
             return _NOTHING
         visible = [
-            name
+            f"{found_schema}.{name}"
             for found_schema, name, kind in self.catalog.relations(database, schema)
             if session.uses(Securable("SCHEMA", f"{database}.{found_schema}"))
             and session.sees(Securable(kind, f"{database}.{found_schema}.{name}"))
         ]
-        return Authorized(visible=_names_in("name", visible))
+        qualified = exp.func("concat", exp.column("schema_name"), exp.Literal.string("."), exp.column("name"))
+        return Authorized(visible=_names_in(qualified, visible))
 
     def _show_scope(self, show: exp.Show) -> tuple[str | None, str | None]:
         """The database (and schema) a SHOW lists, from its IN clause or the session's current ones."""
@@ -358,8 +366,9 @@ def _database_of(securable: Securable) -> tuple[Securable, ...]:
     return (Securable("DATABASE", securable.parts[0]),) if securable.kind == "SCHEMA" else ()
 
 
-def _names_in(column: str, names: list[str]) -> exp.Expr:
+def _names_in(column: str | exp.Expr, names: list[str]) -> exp.Expr:
     """``upper(column) IN (...)``: the rows of a SHOW result the session may see (FALSE when none)."""
     if not names:
         return exp.false()
-    return exp.func("upper", exp.column(column)).isin(*(exp.Literal.string(n.upper()) for n in names))
+    value = exp.column(column) if isinstance(column, str) else column
+    return exp.func("upper", value).isin(*(exp.Literal.string(n.upper()) for n in names))
