@@ -7,13 +7,12 @@ drop that one (and only that one). Staging and local hold no clone at all and ru
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 import dagster as dg
 
 from hn_core.environment import Environment
-
-RUN_CONFIG_EXAMPLE = '{{"ops": {{"{op}": {{"config": {{"pr_id": "{pr_id}"}}}}}}}}'
 
 
 class Operation(StrEnum):
@@ -24,7 +23,14 @@ class Operation(StrEnum):
     SWEEP = "sweep_stale_clones"
 
 
+#: The op of each per-pull-request job, whose config takes ``pr_id`` (as CI passes it).
 _OPS = {Operation.CLONE: "clone_production_database", Operation.DROP: "drop_database_clone"}
+
+
+def _launch_in_production(operation: Operation, pull_request_id: int | None) -> str:
+    pr_id = str(pull_request_id) if pull_request_id is not None else "<PR>"
+    run_config = json.dumps({"ops": {_OPS[operation]: {"config": {"pr_id": pr_id}}}})
+    return f"Launch it in the production deployment's db_ops location with run config {run_config}"
 
 
 def refusal(
@@ -36,16 +42,11 @@ def refusal(
     """Why ``operation`` may not run here, naming where to run it; None if it may."""
     if environment is Environment.PRODUCTION:
         return None
-    pr = str(pull_request_id) if pull_request_id is not None else "<PR>"
-    elsewhere = (
-        f"Launch it in the production deployment's db_ops location with run config "
-        f"{RUN_CONFIG_EXAMPLE.format(op=_OPS.get(operation, ''), pr_id=pr)}"
-    )
     if operation is Operation.CLONE:
         return (
             f"clone_prod runs only in production, not in {environment}: it clones PRODUCTION with the role that owns "
-            f"it, which no other environment holds, and hands the clone to the branch role. {elsewhere} "
-            "(CI does so on every push to a pull request)."
+            f"it, which no other environment holds, and hands the clone to the branch role. "
+            f"{_launch_in_production(operation, pull_request_id)} (CI does so on every push to a pull request)."
         )
     if operation is Operation.DROP:
         if environment is Environment.BRANCH:
@@ -57,7 +58,7 @@ def refusal(
             )
         return (
             f"drop_prod_clone runs in production (or in the pull request's own branch deployment), not in "
-            f"{environment}, which holds no clone. {elsewhere}."
+            f"{environment}, which holds no clone. {_launch_in_production(operation, pull_request_id)}."
         )
     return f"The sweeper runs only in production, not in {environment}: launch it there."
 
