@@ -19,6 +19,17 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def resident_bytes(pid: int) -> int | None:
+    """The resident set size of process ``pid`` now, in bytes."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 def current_rss() -> int | None:
     """This process's resident set size now, in bytes."""
     statm = Path("/proc/self/statm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import socket
 import subprocess
 import time
@@ -23,11 +24,13 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m hn_core.offline_server`` on a free port; use as a context manager.
 
-    The server is a separate process so that its CPU time is its own and never the benchmark's.
+    The server is a separate process so that its CPU time and memory are its own and never the benchmark's.
     """
 
-    def __init__(self, latency_ms: float, items: int = 25_000, host: str = "127.0.0.1") -> None:
-        self.latency_ms, self.items, self.host = latency_ms, items, host
+    def __init__(
+        self, latency_ms: float, items: int = 25_000, host: str = "127.0.0.1", file_limit: int | None = None
+    ) -> None:
+        self.latency_ms, self.items, self.host, self.file_limit = latency_ms, items, host, file_limit
         self.port = free_port()
         self._process: subprocess.Popen[str] | None = None
 
@@ -56,7 +59,9 @@ class ServerProcess:
             "--latency-ms",
             self.latency_ms,
         )
-        self._process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, text=True)
+        self._process = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, text=True, preexec_fn=self._limit_files
+        )
         self._wait_until_listening()
         return self
 
@@ -70,6 +75,11 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def _limit_files(self) -> None:
+        """In the child, before it runs: at most ``file_limit`` open files (soft and hard), like ``ulimit -n``."""
+        if self.file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.file_limit, self.file_limit))
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS

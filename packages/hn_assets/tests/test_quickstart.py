@@ -1,56 +1,141 @@
-"""The offline quick start prints the row counts of the tables it materialized."""
+"""The offline quick start: tables and a summary that explains them, runs kept where `dg dev` finds them, flags
+checked before anything starts, and a failed run told in one line."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster._cli.utils import get_possibly_temporary_instance_for_cli
 
-from hn_assets.quickstart import main
+from hn_assets.quickstart import ROOT_MARKERS, main
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_quickstart_materializes_and_reports_counts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    for name in ("DAGSTER_DEPLOYMENT", "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT", "HN_LOCAL_WAREHOUSE", "HN_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    database = tmp_path / "quick.duckdb"
-    monkeypatch.setenv("HN_DUCKDB_PATH", str(database))
+@pytest.fixture
+def checkout(use_environment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder that looks like the repository root to the quick start (its dg.toml and dagster.yaml), as cwd.
 
-    main(["--items", "80", "--fixture-size", "300"])
+    The local environment, with the warehouse file given relative to it, as `dg dev` would resolve it.
+    """
+    for marker in ROOT_MARKERS:
+        shutil.copy(REPOSITORY_ROOT / marker, tmp_path / marker)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    use_environment("local", HN_DUCKDB_PATH="quick.duckdb")
+    return tmp_path
 
-    output = capsys.readouterr().out
+
+def counts(database: Path) -> dict[str, int]:
     with duckdb.connect(str(database), read_only=True) as connection:
-        for table in ("ITEMS", "COMMENTS", "STORIES"):
-            count = connection.execute(f"SELECT count(*) FROM HACKER_NEWS.{table}").fetchone()[0]
-            assert f"{table:<9} {count:>6} rows" in output
-    assert 0 < count < 80
-    assert "HN_API_BASE_URL" not in os.environ, "the offline server's URL must not outlive it"
+        return {
+            t: connection.execute(f"SELECT count(*) FROM HACKER_NEWS.{t}").fetchone()[0]
+            for t in ("ITEMS", "COMMENTS", "STORIES")
+        }
 
 
-def test_quickstart_refuses_to_run_outside_local_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DAGSTER_DEPLOYMENT", "production")
-
-    with pytest.raises(SystemExit, match="only to the local DuckDB file"):
-        main([])
-
-
-def test_one_then_three_then_a_thousand_items_on_one_warehouse_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_quickstart_explains_its_tables_and_keeps_its_run_in_the_project_instance(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The repository's dagster.yaml stores runs under .dagster_home, where `dg dev` (run from the root) reads them."""
+    assert main(["--items", "80", "--fixture-size", "300"]) == 0
+
+    printed = capsys.readouterr()
+    rows = counts(checkout / "quick.duckdb")
+    for table, count in rows.items():
+        assert f"{table:<9} {count:>7,} rows" in printed.out
+    assert 0 < rows["ITEMS"] < 80
+    assert "ITEMS has no row for " in printed.out
+    assert " ids failed." in printed.out
+    assert "Fetched 80/80 items" in printed.err
+    assert "DEBUG" not in printed.err, "INFO events only, unless --verbose"
+    assert "HN_API_BASE_URL" not in os.environ, "the offline server's URL must not outlive it"
+    assert (checkout / ".dagster_home" / "storage").is_dir()
+    os.chdir(checkout)
+    with get_possibly_temporary_instance_for_cli("test", logger=logging.getLogger("test")) as instance:
+        runs = instance.get_runs()
+        assert [(run.job_name, run.status) for run in runs] == [("refresh_hacker_news", dg.DagsterRunStatus.SUCCESS)]
+        materialized = instance.fetch_materializations(dg.AssetKey("items"), limit=1).records[0]
+        assert materialized.asset_materialization.metadata["dagster/row_count"].value == rows["ITEMS"]
+
+
+def test_verbose_prints_debug_events(checkout: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["--items", "20", "--fixture-size", "100", "--verbose"]) == 0
+
+    assert " - DEBUG - " in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--items", "20000"], "argument --items: must be from 1 to --fixture-size (5,000), got 20,000"),
+        (["--items", "0"], "argument --items: must be from 1 to --fixture-size (5,000), got 0"),
+        (["--fixture-size", "0"], "argument --fixture-size: must be from 1 to 1,000,000, got 0"),
+        (["--items", "many"], "argument --items: invalid int value: 'many'"),
+    ],
+)
+def test_bad_flags_are_refused_in_one_line_before_anything_starts(
+    argv: list[str], message: str, checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"hn-quickstart: error: {message}" + (
+        "; raise --fixture-size to fetch more\n" if "--fixture-size (" in message else "\n"
+    )
+    assert not (checkout / "quick.duckdb").exists()
+    assert not (checkout / ".dagster_home").exists()
+
+
+def test_a_failed_run_exits_non_zero_with_one_line(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(1, flush=True); time.sleep(60)",
+            str(checkout / "quick.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        holder.stdout.readline()
+        code = main(["--items", "20", "--fixture-size", "100"])
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert code == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hn-quickstart")]
+    assert len(lines) == 1
+    assert lines[0].startswith("hn-quickstart: the run failed, nothing more was written: step items: ")
+    assert f"is locked by PID {holder.pid}" in lines[0]
+    assert "Stop that process" in lines[0]
+
+
+def test_one_then_three_then_a_thousand_items_on_one_warehouse_file(checkout: Path) -> None:
     """A first run of one item leaves all-null text columns: later runs must still fit their values."""
-    for name in ("DAGSTER_DEPLOYMENT", "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT", "HN_LOCAL_WAREHOUSE", "HN_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    database = tmp_path / "quick.duckdb"
-    monkeypatch.setenv("HN_DUCKDB_PATH", str(database))
-
     for count in (1, 3, 1000):
-        main(["--items", str(count)])
+        assert main(["--items", str(count)]) == 0
 
-        with duckdb.connect(str(database), read_only=True) as connection:
+        with duckdb.connect(str(checkout / "quick.duckdb"), read_only=True) as connection:
             lowest, highest, rows = connection.execute(
                 "SELECT min(id), max(id), count(*) FROM HACKER_NEWS.ITEMS"
             ).fetchone()
         assert (highest, 0 < rows <= count, lowest >= 5001 - count) == (5000, True, True)
+
+
+def test_quickstart_refuses_to_run_outside_local_duckdb(use_environment) -> None:
+    use_environment("production")
+
+    with pytest.raises(SystemExit, match="writes only to the local DuckDB file"):
+        main([])

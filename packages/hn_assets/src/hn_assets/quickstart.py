@@ -1,30 +1,91 @@
 """Offline quick start: materialize items, comments and stories into the local DuckDB file, no network needed.
 
-It serves generated items from the offline HN API on 127.0.0.1, loads this location exactly as ``dagster dev``
-would in the local environment, runs the ``refresh_hacker_news`` job, then prints the row count of each table.
+It serves generated items from the offline HN API on 127.0.0.1, loads this location exactly as `dg dev` would in
+the local environment, and runs `refresh_hacker_news` on the project's Dagster instance, the one `dg dev` and
+`dagster dev` use from the repository root (configured by its `dagster.yaml`, stored in `.dagster_home/`), so the
+run and its metadata are in the UI afterwards. It ends with the row count of each table and what the fetch left
+out, or with one line saying why the run failed.
 """
 
+from __future__ import annotations
+
 import argparse
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
 from unittest import mock
 
 import dagster as dg
 import duckdb
+from dagster._cli.utils import get_possibly_temporary_instance_for_cli  # what `dg dev` and `dagster dev` use
 
-from hn_assets.definitions import defs
 from hn_core.environment import Environment, Store, resolve_target
 from hn_core.fixtures import generate_items
 from hn_core.offline_server import OfflineHNAPI, serve_in_thread
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
+MAX_FIXTURE_SIZE = 1_000_000
+#: Files that mark the repository root, where `dg dev` runs and whose dagster.yaml configures the instance.
+ROOT_MARKERS = ("dg.toml", "dagster.yaml")
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the flag and what it accepts, without the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hn-quickstart", description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000, help="N, the number of most recent items (1000)")
-    parser.add_argument("--fixture-size", type=int, default=5_000, help="items the offline server holds (5000)")
-    return parser.parse_args(argv)
+    parser = OneLineArgumentParser(prog="hn-quickstart", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--items", type=int, default=1_000, help="N, how many of the most recent items to fetch (1 to --fixture-size)"
+    )
+    parser.add_argument(
+        "--fixture-size",
+        type=int,
+        default=5_000,
+        help=f"how many generated items the offline server holds, ids 1 to SIZE (1 to {MAX_FIXTURE_SIZE:,})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print Dagster's debug events too")
+    args = parser.parse_args(argv)
+    if not 1 <= args.fixture_size <= MAX_FIXTURE_SIZE:
+        parser.error(f"argument --fixture-size: must be from 1 to {MAX_FIXTURE_SIZE:,}, got {args.fixture_size:,}")
+    if not 1 <= args.items <= args.fixture_size:
+        parser.error(
+            f"argument --items: must be from 1 to --fixture-size ({args.fixture_size:,}), got {args.items:,}; "
+            "raise --fixture-size to fetch more"
+        )
+    return args
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding the workspace's ``dg.toml`` and ``dagster.yaml``."""
+    return next(
+        (folder for folder in (start, *start.parents) if all((folder / m).is_file() for m in ROOT_MARKERS)), None
+    )
+
+
+@contextmanager
+def project_instance() -> Iterator[dg.DagsterInstance]:
+    """The instance `dg dev` would use: ``DAGSTER_HOME`` if set, else the repository root's ``dagster.yaml``.
+
+    Relative paths (the instance's storage, ``HN_DUCKDB_PATH``) mean the same as for `dg dev`, which always runs
+    from the repository root, so the quick start works from there too. Outside a checkout: a throwaway instance.
+    """
+    root = repository_root(Path.cwd())
+    if root is None:
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance
+        return
+    os.chdir(root)
+    with get_possibly_temporary_instance_for_cli(
+        "hn-quickstart", logger=logging.getLogger("hn_quickstart")
+    ) as instance:
+        yield instance
 
 
 def row_counts(path: str, schema: str) -> dict[str, int]:
@@ -32,29 +93,75 @@ def row_counts(path: str, schema: str) -> dict[str, int]:
         return {table: connection.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0] for table in TABLES}
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def failure_line(result: dg.ExecuteInProcessResult) -> str:
+    """Why the run failed, in one line: the first failed step's own message."""
+    for event in result.get_step_failure_events():
+        failure = event.event_specific_data
+        if failure.user_failure_data is not None and failure.user_failure_data.description:
+            reason = failure.user_failure_data.description
+        else:  # the first error below Dagster's own wrappers is the one that says what went wrong
+            error = failure.error
+            while error.cls_name.startswith("Dagster") and error.cause is not None:
+                error = error.cause
+            reason = error.message.split(": ", 1)[-1]  # without its "module.ErrorClass: " prefix
+        return f"step {event.step_key}: {reason.strip().splitlines()[0]}"
+    return "see the run's log in the UI"
+
+
+def summary(result: dg.ExecuteInProcessResult, target_path: str, schema: str, count: int) -> str:
+    fetched = result.asset_materializations_for_node("items")[0].metadata
+    left_out = {key: fetched[f"{key}_count"].value for key in ("deleted", "missing", "failed")}
+    lines = [f"Materialized the {count:,} most recent items into {target_path} (schema {schema}):"]
+    lines += [f"  {table:<9} {rows:>7,} rows" for table, rows in row_counts(target_path, schema).items()]
+    lines.append(
+        f"ITEMS has no row for {left_out['deleted']:,} deleted items and {left_out['missing']:,} ids the API "
+        f"answered with null; {left_out['failed']:,} ids failed."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     target = resolve_target(os.environ)
     if target.environment is not Environment.LOCAL or target.store is not Store.DUCKDB:
         raise SystemExit(
-            f"The quick start writes only to the local DuckDB file; this environment is {target.description}."
+            f"hn-quickstart: writes only to the local DuckDB file; this environment is {target.description}."
         )
+    from hn_assets.definitions import defs
+
     api = OfflineHNAPI(generate_items(args.fixture_size))
-    with serve_in_thread(api) as base_url, mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}):
+    log_level = "DEBUG" if args.verbose else "INFO"
+    with (
+        project_instance() as instance,
+        serve_in_thread(api) as base_url,
+        mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}),
+    ):
+        target = resolve_target(os.environ)  # relative paths now mean what they mean to `dg dev`
         result = (
             defs()
             .resolve_job_def("refresh_hacker_news")
             .execute_in_process(
-                run_config={"ops": {"items": {"config": {"base_item_id": args.items}}}},
-                instance=dg.DagsterInstance.ephemeral(),
+                run_config={
+                    "ops": {"items": {"config": {"base_item_id": args.items}}},
+                    "loggers": {"console": {"config": {"log_level": log_level}}},
+                },
+                instance=instance,
+                raise_on_error=False,
             )
         )
+        recorded = instance.is_persistent
     if not result.success:
-        raise SystemExit("The run failed; see the log above.")
-    print(f"Materialized into {target.duckdb_path} (schema {target.schema}):")
-    for table, count in row_counts(target.duckdb_path, target.schema).items():
-        print(f"  {table:<9} {count:>6} rows")
+        print(f"hn-quickstart: the run failed, nothing more was written: {failure_line(result)}")
+        return 1
+    print(summary(result, str(target.duckdb_path), target.schema, args.items))
+    if recorded:
+        print(
+            f"Run {result.run_id[:8]} is in the project's Dagster instance: `uv run dg dev --use-active-venv` shows it."
+        )
+    else:
+        print(f"Run {result.run_id[:8]} ran on a throwaway instance: run from the repository root to keep it.")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

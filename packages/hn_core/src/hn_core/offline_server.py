@@ -2,12 +2,8 @@
 
 It serves ``/v0/maxitem.json`` and ``/v0/item/<id>.json`` like the public API, with a configurable latency per
 request and injected faults, so that the real client, the quick start and the benchmarks run without a network.
-
-It must never limit a measurement, so the server that ``serve_in_thread`` and ``hn-api-server`` run is a small
-asyncio protocol: HTTP/1.1 with keep-alive (and pipelining), complete responses rendered once, latency by
-``loop.call_later`` (no task per request), a large listen backlog and uvloop where installed. It needs a third to
-a quarter of the CPU time per request of aiohttp's web server (BENCHMARKS.md). Every routing and fault decision is
-made in ``OfflineHNAPI.reply``, apart from the HTTP plumbing.
+The HTTP server itself, fast and safe from one bad client, is ``hn_core.offline_http``; every routing and fault
+decision is made here, in ``OfflineHNAPI.reply``.
 
 Faults are decided per (item id, attempt number): shares by a seeded hash, everything else by the attempt count, so a
 run is reproducible and a retry of the same id can succeed where the first attempt failed. Besides the usual faults
@@ -27,28 +23,31 @@ import logging
 import signal
 import socket
 import threading
-from collections import Counter, deque
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
-from typing import NamedTuple, cast
 
 from hn_core.api_client import new_event_loop
 from hn_core.client import Item
 from hn_core.fixtures import generate_items
+from hn_core.offline_http import (
+    JSON_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    Reply,
+    ServerLimits,
+    render_response,
+    start_server,
+)
 
 log = logging.getLogger(__name__)
 
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
-JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
-
 ITEM_PREFIX = "/v0/item/"
 MAX_ITEM_PATH = "/v0/maxitem.json"
-#: Largest request head (request line and headers) the protocol server accepts.
-MAX_REQUEST_HEAD = 16 * 1024
+#: The largest id an HN item can have: the API stores numbers as JavaScript does, exact up to 2**53 - 1.
+MAX_ITEM_ID = 2**53 - 1
+NOT_AN_ITEM_ID = b"not an HN item id: give a whole number from 0 to 2**53 - 1, as in /v0/item/8863.json"
 
 
 @dataclass
@@ -110,18 +109,62 @@ class Faults:
                 )
 
 
-class Reply(NamedTuple):
-    """What to answer to one request, and after how long.
+class AttemptLog(Mapping[int, int]):
+    """Attempts per item id, remembered for the ``capacity`` ids requested most recently.
 
-    With ``raw``, ``body`` is the whole response, written verbatim (possibly nothing), and the connection closes.
+    Bounded because a client can ask for any number of distinct ids (2 million kept 140 MB for good in an unbounded
+    counter). An id being retried is asked for again within seconds, so it stays among the most recent; an id
+    forgotten starts again from attempt 0, and its first-attempt faults apply again. Like a ``Counter``, an id never
+    requested (or forgotten) counts 0 attempts.
     """
 
-    delay: float
-    status: int
-    body: bytes
-    content_type: str = JSON_CONTENT_TYPE
-    headers: tuple[tuple[str, str], ...] = ()
-    raw: bool = False
+    DEFAULT_CAPACITY = 100_000
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"AttemptLog capacity is {capacity}; give 1 or more ids.")
+        self.capacity = capacity
+        self._counts: OrderedDict[int, int] = OrderedDict()
+
+    def record(self, item_id: int) -> int:
+        """Count one more attempt at ``item_id``; returns the number of attempts before this one."""
+        counts = self._counts
+        attempt = counts.get(item_id, 0)
+        counts[item_id] = attempt + 1
+        if attempt:
+            counts.move_to_end(item_id)
+        elif len(counts) > self.capacity:
+            counts.popitem(last=False)
+        return attempt
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+    def __getitem__(self, item_id: int) -> int:
+        return self._counts.get(item_id, 0)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._counts
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self._counts))  # a snapshot: the server thread may record attempts meanwhile
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __repr__(self) -> str:
+        return f"AttemptLog({dict(self._counts)!r}, capacity={self.capacity})"
+
+
+def parse_item_id(text: str) -> int | None:
+    """The item id ``text`` spells (ASCII digits, at most ``MAX_ITEM_ID``), or ``None``.
+
+    Length is checked first: Python refuses to convert strings of more than 4,300 digits, and none is needed.
+    """
+    if len(text) > len(str(MAX_ITEM_ID)) or not (text.isascii() and text.isdigit()):
+        return None
+    item_id = int(text)
+    return item_id if item_id <= MAX_ITEM_ID else None
 
 
 @dataclass
@@ -131,7 +174,7 @@ class OfflineHNAPI:
     items: Mapping[int, Item | None]
     latency_seconds: float = 0.0
     faults: Faults = field(default_factory=Faults)
-    attempts: Counter[int] = field(default_factory=Counter)
+    attempts: AttemptLog = field(default_factory=AttemptLog)
 
     def __post_init__(self) -> None:
         self._bodies = {item_id: json.dumps(item).encode() for item_id, item in self.items.items()}
@@ -152,10 +195,11 @@ class OfflineHNAPI:
     def reply(self, path: str) -> Reply:
         """Route a GET of ``path`` (without the query string); an item request counts as an attempt at that id."""
         if path.startswith(ITEM_PREFIX) and path.endswith(".json"):
-            digits = path[len(ITEM_PREFIX) : -len(".json")]
-            if digits.isascii() and digits.isdigit():
-                return self.item_reply(int(digits))
-        elif path == MAX_ITEM_PATH:
+            item_id = parse_item_id(path[len(ITEM_PREFIX) : -len(".json")])
+            if item_id is None:
+                return Reply(0.0, 400, NOT_AN_ITEM_ID, TEXT_CONTENT_TYPE)
+            return self.item_reply(item_id)
+        if path == MAX_ITEM_PATH:
             if self.faults.hang_max_item:
                 return Reply(self.latency_seconds + self.faults.hang_seconds, 0, b"", raw=True)
             return Reply(self.latency_seconds, 200, self._max_body)
@@ -163,8 +207,7 @@ class OfflineHNAPI:
 
     def item_reply(self, item_id: int) -> Reply:
         """The answer to one request for ``item_id``, faults included, in the order ``Faults`` documents."""
-        attempt = self.attempts[item_id]
-        self.attempts[item_id] = attempt + 1
+        attempt = self.attempts.record(item_id)
         delay = self.latency_seconds
         faults = self.faults
         if faults.hang_all:
@@ -203,204 +246,13 @@ class OfflineHNAPI:
         return int.from_bytes(digest.digest(), "big") / 2**64
 
 
-def render_response(
-    status: int,
-    body: bytes,
-    content_type: str,
-    *,
-    close: bool = False,
-    head: bool = False,
-    headers: tuple[tuple[str, str], ...] = (),
-) -> bytes:
-    """A complete HTTP/1.1 response: status line, headers and (unless ``head``) the body."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    connection = "Connection: close\r\n" if close else ""
-    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    head_bytes = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"{extra}{connection}\r\n"
-    ).encode("latin-1")
-    return head_bytes if head else head_bytes + body
-
-
-class _Pending:
-    """An answer waiting for its turn: HTTP/1.1 answers the requests of a connection in the order they came."""
-
-    __slots__ = ("close", "data", "timer")
-
-    def __init__(self, data: bytes | None, close: bool) -> None:
-        self.data, self.close = data, close
-        self.timer: asyncio.TimerHandle | None = None
-
-
-class _HTTPConnection(asyncio.Protocol):
-    """One client connection: parses HTTP/1.1 requests, answers after the reply's delay, keeps the connection alive.
-
-    Only what the HN API needs: GET and HEAD, no request bodies beyond a ``Content-Length`` to skip, no chunked
-    requests. Anything else gets a 4xx answer, and the connection is closed.
-    """
-
-    def __init__(self, api: OfflineHNAPI, connections: set[_HTTPConnection]) -> None:
-        self._api, self._connections = api, connections
-        self._rendered = api.rendered_ok()
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._queue: deque[_Pending] = deque()
-        self._closing = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._connections.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for pending in self._queue:
-            if pending.timer is not None:
-                pending.timer.cancel()
-        self._queue.clear()
-        self._transport = None
-        self._connections.discard(self)
-
-    def close(self) -> None:
-        """Close the connection now, dropping answers not yet due."""
-        if self._transport is not None:
-            self._transport.close()
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self._buffer + data if self._buffer else data
-        while buffer and not self._closing:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_REQUEST_HEAD:
-                    self._fail(431, b"request head too large")
-                break
-            request = self._parse(buffer[:end])
-            if request is None:
-                break
-            method, target, keep_alive, body_length = request
-            if len(buffer) < end + 4 + body_length:
-                break
-            buffer = buffer[end + 4 + body_length :]
-            self._answer(method, target, keep_alive)
-        self._buffer = b"" if self._closing else buffer
-
-    def _parse(self, head: bytes) -> tuple[bytes, bytes, bool, int] | None:
-        """Method, target, keep-alive and body length of a request head; ``None`` after answering a bad one."""
-        line_end = head.find(b"\r\n")
-        parts = (head if line_end < 0 else head[:line_end]).split(b" ")
-        if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
-            self._fail(400, b"malformed request line")
-            return None
-        method, target, version = parts
-        keep_alive, body_length = version == b"HTTP/1.1", 0
-        if line_end >= 0:
-            for line in head[line_end + 2 :].lower().split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                value = value.strip()
-                if name == b"connection":
-                    keep_alive = b"keep-alive" in value if version == b"HTTP/1.0" else b"close" not in value
-                elif name == b"content-length":
-                    if not value.isdigit():
-                        self._fail(400, b"bad content-length")
-                        return None
-                    body_length = int(value)
-                elif name == b"transfer-encoding":
-                    self._fail(411, b"chunked requests are not supported")
-                    return None
-        return method, target, keep_alive, body_length
-
-    def _answer(self, method: bytes, target: bytes, keep_alive: bool) -> None:
-        if method not in (b"GET", b"HEAD"):
-            self._fail(405, b"only GET and HEAD")
-            return
-        reply = self._api.reply(target.split(b"?", 1)[0].decode("latin-1"))
-        close, head = not keep_alive or reply.raw, method == b"HEAD"
-        data = None
-        if reply.raw:
-            data = reply.body
-        elif reply.status == 200 and keep_alive and not head and reply.content_type is JSON_CONTENT_TYPE:
-            data = self._rendered.get(reply.body)
-        if data is None:
-            data = render_response(
-                reply.status, reply.body, reply.content_type, close=close, head=head, headers=reply.headers
-            )
-        self._closing = close
-        if reply.delay <= 0 and not self._queue:
-            self._send(data, close)
-            return
-        pending = _Pending(None, close)
-        if reply.delay > 0:
-            pending.timer = self._loop.call_later(reply.delay, self._ready, pending, data)
-        else:
-            pending.data = data
-        self._queue.append(pending)
-
-    def _ready(self, pending: _Pending, data: bytes) -> None:
-        pending.data, pending.timer = data, None
-        queue = self._queue
-        while queue and (first := queue[0]).data is not None:
-            queue.popleft()
-            self._send(first.data, first.close)
-
-    def _send(self, data: bytes, close: bool) -> None:
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        if data:
-            transport.write(data)
-        if close:
-            transport.close()
-
-    def _fail(self, status: int, message: bytes) -> None:
-        """Answer a request that cannot be served, after the answers still due, then close."""
-        self._closing = True
-        data = render_response(status, message, TEXT_CONTENT_TYPE, close=True)
-        if self._queue:
-            self._queue.append(_Pending(data, close=True))
-        else:
-            self._send(data, close=True)
-
-
-@dataclass
-class OfflineServer:
-    """The protocol server of ``start_server``, listening on ``host``:``port``, and its open connections."""
-
-    server: asyncio.AbstractServer
-    connections: set[_HTTPConnection]
-    host: str
-    port: int
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def close(self) -> None:
-        """Stop listening and close every connection, even those a client keeps alive."""
-        self.server.close()
-        for connection in list(self.connections):
-            connection.close()
-        await self.server.wait_closed()
-
-
-async def start_server(api: OfflineHNAPI, host: str, port: int, backlog: int = 4096) -> OfflineServer:
-    """Serve ``api`` with the protocol server on the running loop; port 0 picks a free port (see ``.port``)."""
-    connections: set[_HTTPConnection] = set()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: _HTTPConnection(api, connections), host, port, backlog=backlog, reuse_address=True
-    )
-    bound_host, bound_port = server.sockets[0].getsockname()[:2]
-    return OfflineServer(server, connections, bound_host, bound_port)
-
-
 @contextmanager
-def serve_in_thread(api: OfflineHNAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    api: OfflineHNAPI, host: str = "127.0.0.1", port: int = 0, limits: ServerLimits | None = None
+) -> Iterator[str]:
     """Serve ``api`` from a background thread for the duration of the block; yields the base URL."""
     loop = new_event_loop()
-    server = loop.run_until_complete(start_server(api, host, port))
+    server = loop.run_until_complete(start_server(api, host, port, limits=limits))
     thread = threading.Thread(target=loop.run_forever, name="offline-hn-api", daemon=True)
     thread.start()
     try:
@@ -432,7 +284,7 @@ def load_fixture(path: Path) -> dict[int, Item | None]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hn-api-server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port, printed once listening")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--items", type=int, default=25_000, help="generate items 1..ITEMS (default 25000)")
     source.add_argument("--fixture", type=Path, help="serve a JSON fixture {id: item|null} instead")
@@ -449,6 +301,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def serve_until_stopped(api: OfflineHNAPI, host: str, port: int, backlog: int) -> None:
     """Serve ``api`` until SIGINT or SIGTERM, then close the listening socket and return."""
     server = await start_server(api, host, port, backlog)
+    print(
+        f"Offline HN API on {server.base_url} ({len(api.items)} items, max id {api.max_item_id}, "
+        f"latency {api.latency_seconds * 1000:g} ms). Point the pipeline at it with HN_API_BASE_URL.",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -472,11 +329,6 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
     )
     api = OfflineHNAPI(items, latency_seconds=args.latency_ms / 1000, faults=faults)
-    print(
-        f"Offline HN API on http://{args.host}:{args.port} ({len(items)} items, max id {api.max_item_id}, "
-        f"latency {args.latency_ms:g} ms). Point the pipeline at it with HN_API_BASE_URL.",
-        flush=True,
-    )
     with asyncio.Runner(loop_factory=new_event_loop) as runner, contextlib.suppress(KeyboardInterrupt):
         runner.run(serve_until_stopped(api, args.host, args.port, args.backlog))
 
