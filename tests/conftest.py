@@ -71,12 +71,18 @@ class FakeDagsterCloud:
     def closed_branch_deployments(self) -> list[str]:
         return self.read()["closed_branch_deployments"]
 
-    def env(self, **extra: str) -> dict[str, str]:
-        """A minimal environment for a CI step: the stand-in first on PATH, Dagster+ settings, nothing of the caller."""
+    def path_env(self) -> dict[str, str]:
+        """The stand-in first on PATH and its state: what a CI step needs besides its own variables."""
         return {
             "PATH": f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(self.bin_dir.parent),
             "FAKE_DAGSTER_CLOUD_STATE": str(self.state_file),
+        }
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """A minimal environment for a CI step: the stand-in, Dagster+ settings, nothing of the caller."""
+        return {
+            **self.path_env(),
             "DAGSTER_CLOUD_ORGANIZATION": ORGANIZATION,
             "DAGSTER_CLOUD_API_TOKEN": "placeholder-token",
             **extra,
