@@ -106,11 +106,11 @@ def test_a_refused_launch_fails_with_the_cli_output(fake_dagster_cloud):
 
 def test_a_run_that_does_not_finish_in_time_times_out(fake_dagster_cloud):
     fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTED"])
-    env = fake_dagster_cloud.env(LAUNCH_RUN_INTERVAL_SECONDS="0.05", LAUNCH_RUN_TIMEOUT_SECONDS="0.5")
+    env = fake_dagster_cloud.env(LAUNCH_RUN_INTERVAL_SECONDS="0.05", LAUNCH_RUN_TIMEOUT_SECONDS="1")
     completed = launch_run(env)
     assert completed.returncode == TIMED_OUT, output(completed)
-    assert "did not finish within 0.5 s: it is still STARTED and goes on in Dagster+" in completed.stderr
-    assert len(fake_dagster_cloud.status_queries()) >= 3, "it kept polling until the deadline"
+    assert "did not finish within 1 s: it is still STARTED and goes on in Dagster+" in completed.stderr
+    assert len(fake_dagster_cloud.status_queries()) >= 2, "it kept polling until the deadline"
 
 
 def test_failed_status_queries_are_retried(fake_dagster_cloud):
@@ -150,11 +150,14 @@ def test_retries_run_out(fake_dagster_cloud):
 
 
 @pytest.mark.parametrize(
-    ("statuses", "code"), [(["CANCELED"], CANCELED), (["STARTED"], TIMED_OUT), (["STATUS_ERROR"], STATUS_UNKNOWN)]
+    ("statuses", "timeout", "code"),
+    [(["CANCELED"], "60", CANCELED), (["STARTED"], "0.2", TIMED_OUT), (["STATUS_ERROR"], "60", STATUS_UNKNOWN)],
 )
-def test_a_run_that_may_still_go_on_or_was_stopped_on_purpose_is_not_retried(fake_dagster_cloud, statuses, code):
+def test_a_run_that_may_still_go_on_or_was_stopped_on_purpose_is_not_retried(
+    fake_dagster_cloud, statuses, timeout, code
+):
     fake_dagster_cloud.plan("drop_prod_clone", statuses, ["SUCCESS"])
-    env = fake_dagster_cloud.env(**FAST, LAUNCH_RUN_TIMEOUT_SECONDS="0.2")
+    env = fake_dagster_cloud.env(**FAST, LAUNCH_RUN_TIMEOUT_SECONDS=timeout)
     completed = launch_run(env, "--attempts=3", job="drop_prod_clone")
     assert completed.returncode == code, output(completed)
     assert len(fake_dagster_cloud.launches()) == 1
