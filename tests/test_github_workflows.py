@@ -384,6 +384,9 @@ def test_expression_evaluator():
     assert not evaluate_if("github.event.action == 'closed'", context, failed)  # implicit success()
     assert evaluate_if("always() && github.event.action == 'closed'", context, failed)
     assert interpolate('{"pr_id": "${{ github.event.pull_request.number }}"}', context) == '{"pr_id": "7"}'
+    ternary = "${{ github.event_name == 'pull_request' && '--require' || '--no-require' }}"
+    assert interpolate(ternary, context) == "--require"
+    assert interpolate(ternary, {**context, "github": {"event_name": "push"}}) == "--no-require"
     with pytest.raises(ValueError, match="not supported"):
         evaluate_if("fromJSON('x')", context, ok)
     with pytest.raises(ValueError, match="cannot parse"):
