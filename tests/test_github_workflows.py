@@ -558,8 +558,8 @@ def upload_artifact(inputs: dict[str, str], sim: Simulation) -> bool:
     files = {
         p.name: p.read_bytes() for p in ([path] if path.is_file() else sorted(path.glob("*")) if path.is_dir() else [])
     }
-    if inputs["name"] in sim.artifacts:
-        return False  # upload-artifact v4: an artifact name is used once per workflow run
+    if inputs["name"] in sim.artifacts and inputs.get("overwrite") != "true":
+        return False  # upload-artifact v4: a name is used once per workflow run, unless overwritten
     if not files:
         return inputs.get("if-no-files-found", "warn") != "error"
     sim.artifacts[inputs["name"]] = files
