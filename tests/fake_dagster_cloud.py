@@ -1,25 +1,27 @@
 """A stand-in for the `dagster-cloud` executable (dagster-cloud-cli 1.13), for tests of the CI steps that call it.
 
 It answers the commands the CI steps use the way the real CLI does, read in
-`.venv/lib/python3.11/site-packages/dagster_cloud_cli/` (1.13.27):
+`.venv/lib/python3.11/site-packages/dagster_cloud_cli/` (1.13.27; line numbers of that version):
 
-- `job launch` (commands/job/__init__.py, `launch`): without `--wait` prints the run id alone and exits 0. With
-  `--wait` prints "Run <id> launched, waiting for completion...", then "Run <id> is in progress (status: <S>)..." per
-  query until SUCCESS, FAILURE or CANCELED, then "Run <id> finished successfully." or "Error: Run <id> failed with
-  status '<S>'. Check the Dagster Cloud UI for more details." and **exits 0 either way** (`ui.error` returns the
-  exception, nothing raises it). A launch the server refuses raises `Exception("Unable to launch run: ...")` in
-  gql.py `launch_run`: a traceback on stderr, exit 1. `--tags` and `--config-json` go through `json.loads` (a
-  traceback and exit 1 when invalid); `--location` and `--job` are required and `--interval` is an integer (a usage
-  error, exit 2); `--repository` defaults to `__repository__`.
-- `run status RUN_ID` (commands/run/__init__.py): prints the status and exits 0; when the query fails prints
-  "Error: Failed to get status for run <id>: <why>." and **still exits 0**; without a run id "Error: No run_id
-  provided", exit 1.
-- `ci branch-deployment DIR --mark-closed` (commands/ci/__init__.py `branch_deployment`): prints the branch
-  deployment's name, or "Error: cannot determine branch deployment: ..." and exits 1.
-- Options and their environment variables (config_utils.py `dagster_cloud_options` with `requires_url=True`,
-  `allow_empty=True`): `--url`/`DAGSTER_CLOUD_URL`, else a URL from `--organization`/`DAGSTER_CLOUD_ORGANIZATION` and
-  `--deployment`/`DAGSTER_CLOUD_DEPLOYMENT`; without a URL a missing token, organization or deployment is an
-  "Error: ..." on stdout and exit 1. A missing token with a URL fails at the server (401).
+- `job launch` (commands/job/__init__.py, `launch`, lines 19-117): without `--wait` prints the run id alone and
+  exits 0 (line 117). With `--wait` (lines 93-114) prints "Run <id> launched, waiting for completion...", then "Run
+  <id> is in progress (status: <S>)..." per query until SUCCESS, FAILURE or CANCELED, then "Run <id> finished
+  successfully." or "Error: Run <id> failed with status '<S>'. Check the Dagster Cloud UI for more details." and
+  **exits 0 either way**: `ui.error` (ui.py line 42) prints and returns the exit exception, and nothing raises it. A
+  launch the server refuses raises `Exception("Unable to launch run: ...")` (gql.py line 721): with typer's pretty
+  exceptions off (entrypoint.py line 86), a plain traceback on stderr and exit 1. `--tags` and `--config-json` go
+  through `json.loads` (lines 68-69: a traceback and exit 1 when invalid); `--location` and `--job` are required and
+  `--interval` is an integer (typer's usage errors, exit 2); `--repository` defaults to `__repository__` (line 71).
+- `run status RUN_ID` (commands/run/__init__.py, lines 10-27): prints the status and exits 0; when the query fails
+  (gql.py line 769 for an unknown run) prints "Error: Failed to get status for run <id>: <why>." and **still exits
+  0**; without a run id "Error: No run_id provided", exit 1.
+- `ci branch-deployment DIR --mark-closed` (commands/ci/__init__.py `branch_deployment`, lines 93-126): prints the
+  branch deployment's name, or "Error: cannot determine branch deployment: ..." and exits 1.
+- Options and their environment variables (config_utils.py `dagster_cloud_options`, lines 222-322, with
+  `requires_url=True`, `allow_empty=True`): `--url`/`DAGSTER_CLOUD_URL`, else a URL from
+  `--organization`/`DAGSTER_CLOUD_ORGANIZATION` and `--deployment`/`DAGSTER_CLOUD_DEPLOYMENT`; without a URL a missing
+  token, organization or deployment is an "Error: ..." on stdout and exit 1. A missing token with a URL fails at the
+  server (401).
 
 `tests/test_launch_run.py` runs this stand-in and the real CLI (against a local Dagster+ GraphQL stand-in) side by
 side and checks that they print the same lines and exit with the same codes.
