@@ -23,6 +23,7 @@ import pandas as pd
 
 from benchmarks.process_stats import current_rss, peak_rss, reset_peak_rss
 from benchmarks.server import free_port
+from hn_assets.assets import ITEMS_PREVIEW
 from hn_assets.metadata import frame_metadata
 from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, HNAPIClient
 from hn_core.fixtures import generate_items
@@ -84,7 +85,10 @@ def previews() -> None:
         frame = pd.DataFrame.from_records(
             [{"id": 1, "type": "comment", "text": "lorem ipsum " * (size // 12)}], columns=list(ITEMS_COLUMNS)
         ).astype(dict(ITEMS_DTYPES))
-        timed(f"preview of an item with {size / 1e6:g} MB of text", lambda frame=frame: frame_metadata(frame))
+        timed(
+            f"preview of an item with {size / 1e6:g} MB of text",
+            lambda frame=frame: frame_metadata(frame, ITEMS_PREVIEW),
+        )
 
 
 def main() -> None:

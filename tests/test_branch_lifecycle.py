@@ -1,29 +1,55 @@
-"""The whole branch-deployment lifecycle, with both code locations on the real I/O manager and resource.
+"""The whole branch-deployment lifecycle on an account provisioned by ``deploy/snowflake/``, with three users.
 
-Production materializes; PR 42's branch clones production, writes a different N into its clone, is re-cloned, and
-dropped; PR 43's clone lives beside it. Production's tables never change.
+Production (``HN_PRODUCTION_SVC``, role ``HN_PRODUCTION``) materializes and, as CI asks it to, clones ``PRODUCTION``
+for PR 42 and hands the clone to the branch role; the branch deployment (``HN_BRANCH_SVC``, role ``HN_BRANCH``,
+nothing on ``PRODUCTION``) writes its clone, and is refused when pointed at ``PRODUCTION``; a developer (``ALICE``,
+role ``HN_DEVELOPER``) works in a personal schema. Re-clone, a second PR, drop and sweep follow. Production's
+tables never change, byte for byte. Both code locations run on the real I/O manager and resource, and the
+emulator enforces every grant.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
-from snowflake.connector.errors import ProgrammingError
 
 from db_ops.definitions import defs as db_ops_defs
+from hn_assets.assets import comments, items, stories
 from hn_assets.definitions import defs as hn_assets_defs
+from hn_core.api_client import HNAPIClient
+from hn_core.environment import resolve_target
+from hn_core.resources import build_warehouse_io_manager
+from hn_testing._access_statements import Securable
+from hn_testing.environments import local_snowflake_variables
 from hn_testing.hn_api import RunningHNAPI
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
+DEVELOPER = "ALICE"
+
+
+@pytest.fixture
+def account(provisioned_snowflake):
+    """The provisioned account, plus one developer, as an administrator would add one."""
+    provisioned_snowflake.run_script(
+        f"USE ROLE USERADMIN;\n"
+        f"CREATE USER {DEVELOPER} DEFAULT_ROLE = HN_DEVELOPER DEFAULT_WAREHOUSE = HN_DEVELOPER_WH;\n"
+        f"GRANT ROLE HN_DEVELOPER TO USER {DEVELOPER};"
+    )
+    return provisioned_snowflake
 
 
 @pytest.fixture
 def deploy(use_environment, hn_api_server: RunningHNAPI):
     """Switch to a deployment: ``deploy("branch", 42)``; every deployment reads the offline HN API."""
 
-    def switch(environment: str, pull_request_id: int | None = None) -> None:
-        use_environment(environment, pull_request_id, HN_API_BASE_URL=hn_api_server.base_url)
+    def switch(environment: str, pull_request_id: int | None = None, **extra: str) -> None:
+        use_environment(environment, pull_request_id, HN_API_BASE_URL=hn_api_server.base_url, **extra)
 
     return switch
 
@@ -37,14 +63,15 @@ def materialize(count: int) -> None:
     assert result.success
 
 
-def launch(job_name: str, **op_config: str) -> None:
+def launch(job_name: str, **op_config: object) -> dg.ExecuteInProcessResult:
     job = db_ops_defs().resolve_job_def(job_name)
     result = job.execute_in_process(run_config={"ops": {job.graph.node_defs[0].name: {"config": op_config}}})
     assert result.success
+    return result
 
 
-def snapshot(emulator, database: str) -> dict[str, pd.DataFrame]:
-    return {table: emulator.read_table(f"{database}.HACKER_NEWS.{table}") for table in TABLES}
+def snapshot(emulator, database: str, schema: str = "HACKER_NEWS") -> dict[str, pd.DataFrame]:
+    return {table: emulator.read_table(f"{database}.{schema}.{table}") for table in TABLES}
 
 
 def frames_equal(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
@@ -58,48 +85,88 @@ def as_bytes(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
     return {table: frame.to_csv(index=False).encode() for table, frame in tables.items()}
 
 
-def test_branch_deployment_lifecycle(deploy, snowflake_emulator) -> None:
+def owners(emulator, database: str, schema: str = "HACKER_NEWS") -> set[str]:
+    """Every role owning the database, the schema or one of the tables."""
+    objects = [Securable("DATABASE", database), Securable("SCHEMA", f"{database}.{schema}")]
+    objects += [Securable("TABLE", f"{database}.{schema}.{table}") for table in TABLES]
+    return {emulator.access.owner(securable) for securable in objects}
+
+
+def clones(emulator) -> set[str]:
+    return {name for name in emulator.databases() if name.startswith("PRODUCTION_CLONE_")}
+
+
+def materialize_pointed_at(database: str, count: int) -> dg.ExecuteInProcessResult:
+    """This deployment's credentials and I/O manager, deliberately pointed at ``database`` past the resolver."""
+    target = dataclasses.replace(resolve_target(), database=database)
+    resources = {"hn_client": HNAPIClient(), "warehouse_io_manager": build_warehouse_io_manager(target, os.environ)}
+    return dg.materialize(
+        [items, comments, stories],
+        resources=resources,
+        run_config={"ops": {"items": {"config": {"base_item_id": count}}}},
+        raise_on_error=False,
+    )
+
+
+def test_branch_deployment_lifecycle(deploy, account) -> None:
     deploy("production")
     materialize(200)
-    production = snapshot(snowflake_emulator, "PRODUCTION")
+    production = snapshot(account, "PRODUCTION")
     production_bytes = as_bytes(production)
     assert len(production["ITEMS"]) > 150
+    assert owners(account, "PRODUCTION") == {"HN_PRODUCTION"}
 
-    deploy("branch", 42)
-    launch("clone_prod")
-    frames_equal(snapshot(snowflake_emulator, "PRODUCTION_CLONE_42"), production)
-
-    materialize(60)
-    branch = snapshot(snowflake_emulator, "PRODUCTION_CLONE_42")
-    assert len(branch["ITEMS"]) < 60
-    assert set(branch["ITEMS"]["ID"]) < set(production["ITEMS"]["ID"])
-    assert as_bytes(snapshot(snowflake_emulator, "PRODUCTION")) == production_bytes
-
-    launch("clone_prod")
-    launch("clone_prod")
-    frames_equal(snapshot(snowflake_emulator, "PRODUCTION_CLONE_42"), production)
-
-    deploy("branch", 43)
-    launch("clone_prod")
-    materialize(20)
-    deploy("branch", 42)
-    frames_equal(snapshot(snowflake_emulator, "PRODUCTION_CLONE_42"), production)
-    assert len(snapshot(snowflake_emulator, "PRODUCTION_CLONE_43")["ITEMS"]) < 20
-
-    launch("drop_prod_clone")
-    assert "PRODUCTION_CLONE_42" not in snowflake_emulator.databases()
-    assert "PRODUCTION_CLONE_43" in snowflake_emulator.databases()
+    deploy("local", **local_snowflake_variables(DEVELOPER, DEVELOPER))
+    materialize(30)
+    assert len(snapshot(account, "LOCAL", DEVELOPER)["ITEMS"]) < 30
+    assert owners(account, "LOCAL", DEVELOPER) == {"SYSADMIN", "HN_DEVELOPER"}
 
     deploy("production")
-    launch("drop_prod_clone", pr_id="43")
-    assert not {name for name in snowflake_emulator.databases() if name.startswith("PRODUCTION_CLONE")}
-    assert as_bytes(snapshot(snowflake_emulator, "PRODUCTION")) == production_bytes
+    launch("clone_prod", pr_id="42")
+    frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
+    assert owners(account, "PRODUCTION_CLONE_42") == {"HN_BRANCH"}
+
+    deploy("branch", 42)
+    materialize(60)
+    branch = snapshot(account, "PRODUCTION_CLONE_42")
+    assert len(branch["ITEMS"]) < 60
+    assert set(branch["ITEMS"]["ID"]) < set(production["ITEMS"]["ID"])
+    refused = materialize_pointed_at("PRODUCTION", 10)
+    assert not refused.success
+    assert "Database 'PRODUCTION' does not exist or not authorized" in str(refused.all_events)
+    assert as_bytes(snapshot(account, "PRODUCTION")) == production_bytes
+
+    deploy("production")
+    launch("clone_prod", pr_id="42")  # a new commit on the pull request: a fresh clone, handed over again
+    launch("clone_prod", pr_id="42")
+    frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
+    launch("clone_prod", pr_id="43")
+
+    deploy("branch", 43)
+    materialize(20)
+    deploy("branch", 42)
+    materialize(40)
+    assert len(snapshot(account, "PRODUCTION_CLONE_43")["ITEMS"]) < 20
+    assert 20 <= len(snapshot(account, "PRODUCTION_CLONE_42")["ITEMS"]) < 40
+
+    deploy("production")
+    launch("drop_prod_clone", pr_id="42")
+    launch("drop_prod_clone", pr_id="42")  # a second drop (a retried close event) is harmless
+    assert clones(account) == {"PRODUCTION_CLONE_43"}
+
+    account.set_database_created_on("PRODUCTION_CLONE_43", datetime.now(UTC) - timedelta(days=30))
+    swept = launch("sweep_stale_clones", max_age_days=14)
+    assert swept.output_for_node("drop_stale_clones") == ["PRODUCTION_CLONE_43"]
+    assert clones(account) == set()
+    assert {"PRODUCTION", "STAGING", "LOCAL"} <= account.databases()
+    assert as_bytes(snapshot(account, "PRODUCTION")) == production_bytes
+    assert len(snapshot(account, "LOCAL", DEVELOPER)["ITEMS"]) < 30
 
 
-def test_a_branch_cannot_reach_production_through_its_io_manager(deploy, snowflake_emulator) -> None:
+def test_a_branch_cannot_reach_production_through_its_io_manager(deploy, account) -> None:
     """Without its clone, a branch's materialization fails rather than writing anywhere else."""
     deploy("branch", 44)
 
-    with pytest.raises(ProgrammingError, match="does not have a current database"):
+    with pytest.raises(Exception, match="does not have a current database"):
         materialize(10)
-    assert snowflake_emulator.tables("PRODUCTION") == set()
+    assert account.tables("PRODUCTION") == set()

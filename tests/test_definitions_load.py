@@ -61,3 +61,22 @@ def test_local_definitions_import_no_snowflake_library(module: str) -> None:
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
     assert imported.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("module_defs", "missing"),
+    [
+        (hn_assets_defs, "SYSTEM_SNOWFLAKE_ROLE, SYSTEM_SNOWFLAKE_WAREHOUSE"),
+        (db_ops_defs, "SYSTEM_SNOWFLAKE_ROLE, SYSTEM_SNOWFLAKE_WAREHOUSE, SYSTEM_SNOWFLAKE_BRANCH_ROLE"),
+    ],
+)
+def test_a_location_without_its_roles_fails_to_load_naming_them(
+    module_defs, missing: str, use_environment, monkeypatch
+) -> None:
+    """Production names its own role and warehouse, and db_ops the role that receives the clones: none is guessed."""
+    use_environment("production", SNOWFLAKE_ROLE="SYSADMIN", SNOWFLAKE_WAREHOUSE="COMPUTE_WH")
+    for name in ("SYSTEM_SNOWFLAKE_ROLE", "SYSTEM_SNOWFLAKE_WAREHOUSE", "SYSTEM_SNOWFLAKE_BRANCH_ROLE"):
+        monkeypatch.delenv(name)
+
+    with pytest.raises(ValueError, match=f"Missing environment variables .*: {missing}\\."):
+        module_defs()

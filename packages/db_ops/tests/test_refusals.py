@@ -1,40 +1,87 @@
-"""Every bad PR id or database name is refused before any SQL runs."""
+"""Every bad PR id, database name or placement is refused before any SQL runs.
+
+``RecordingSnowflake`` stands in for the ``snowflake`` resource and records every connection and statement: a
+refusal "before any SQL" means it recorded nothing.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import dagster as dg
 import pytest
 
 from db_ops import clone_prod, drop_prod_clone, sweep_stale_clones
 from db_ops.definitions import defs
-from db_ops.sql import clone_statement, drop_statement
+from db_ops.placement import DatabaseOperationsElsewhere
+from db_ops.resources import BranchRole
+from db_ops.sql import clone_statement, drop_statement, handover_statements
 from db_ops.sweeper import SweepConfig
+from hn_core.environment import ConfigurationError
 from hn_core.names import InvalidNameError
+from hn_testing.environments import local_snowflake_variables
 
 
-class NoSqlAllowed(dg.ConfigurableResource):
-    """A Snowflake stand-in that fails the test if anything tries to connect, i.e. to run SQL."""
+@dataclass
+class StatementLog:
+    connections: int = 0
+    statements: list[str] = field(default_factory=list)
+
+
+class RecordingCursor:
+    def __init__(self, log: StatementLog) -> None:
+        self.log = log
+
+    def execute(self, sql: str, *args: object) -> RecordingCursor:
+        self.log.statements.append(sql)
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return ("recorded",)
+
+    def fetchall(self) -> list:
+        return []
+
+
+RECORDED = StatementLog()
+
+
+class RecordingSnowflake(dg.ConfigurableResource):
+    """A Snowflake stand-in that records every connection and statement (in ``RECORDED``) instead of running them."""
 
     @contextmanager
     def get_connection(self):
-        raise AssertionError("SQL was about to run")
-        yield
+        RECORDED.connections += 1
+
+        class Connection:
+            def cursor(self) -> RecordingCursor:
+                return RecordingCursor(RECORDED)
+
+        yield Connection()
+
+
+@pytest.fixture
+def sql_log() -> StatementLog:
+    RECORDED.connections = 0
+    RECORDED.statements.clear()
+    return RECORDED
 
 
 def run(job: dg.JobDefinition, pr_id: str | None) -> dg.ExecuteInProcessResult:
     op = job.graph.node_defs[0].name
     config = {} if pr_id is None else {"pr_id": pr_id}
+    resources = {"snowflake": RecordingSnowflake(), "branch_role": BranchRole(name="HN_BRANCH")}
     return job.execute_in_process(
-        run_config={"ops": {op: {"config": config}}}, resources={"snowflake": NoSqlAllowed()}, raise_on_error=False
+        run_config={"ops": {op: {"config": config}}}, resources=resources, raise_on_error=False
     )
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The error of the failed step, or of the resources that failed to start."""
     assert not result.success
-    (failure,) = [event for event in result.all_events if event.is_step_failure]
-    return failure.step_failure_data.error.message
+    errors = [getattr(event.event_specific_data, "error", None) for event in result.all_events]
+    return "\n".join(error.message for error in errors if error is not None)
 
 
 @pytest.mark.parametrize("job", [clone_prod, drop_prod_clone])
@@ -49,18 +96,111 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     ],
 )
 def test_bad_pull_request_ids_are_refused_before_sql(
-    job: dg.JobDefinition, pr_id: str | None, message: str, use_environment
+    job: dg.JobDefinition, pr_id: str | None, message: str, use_environment, sql_log: StatementLog
 ) -> None:
     use_environment("production")
 
     assert message in failure_message(run(job, pr_id))
+    assert sql_log == StatementLog()
 
 
-@pytest.mark.parametrize("job", [clone_prod, drop_prod_clone])
-def test_a_branch_deployment_acts_only_on_its_own_clone(job: dg.JobDefinition, use_environment) -> None:
+def test_production_runs_the_clone_and_its_hand_over(use_environment, sql_log: StatementLog) -> None:
+    """The control for the refusals below: the same stand-in records what production runs."""
+    use_environment("production")
+
+    assert run(clone_prod, "7").success
+    assert sql_log.statements[:2] == [
+        "CREATE OR REPLACE DATABASE PRODUCTION_CLONE_7 CLONE PRODUCTION",
+        "USE SECONDARY ROLES HN_BRANCH",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "pull_request_id", "extra"),
+    [
+        ("branch", 7, {}),
+        ("staging", None, {}),
+        ("local", None, {}),
+        ("local", None, local_snowflake_variables("ALICE", "ALICE")),
+    ],
+)
+def test_clone_runs_only_in_production(
+    environment: str, pull_request_id: int | None, extra: dict, use_environment, sql_log: StatementLog
+) -> None:
+    use_environment(environment, pull_request_id, **extra)
+
+    message = failure_message(run(clone_prod, "7"))
+
+    assert f"clone_prod runs only in production, not in {environment}" in message
+    assert '{"ops": {"clone_production_database": {"config": {"pr_id": "7"}}}}' in message
+    assert sql_log == StatementLog()
+
+
+@pytest.mark.parametrize(
+    ("environment", "extra"), [("staging", {}), ("local", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
+)
+def test_drop_never_runs_in_staging_or_local(
+    environment: str, extra: dict, use_environment, sql_log: StatementLog
+) -> None:
+    use_environment(environment, **extra)
+
+    message = failure_message(run(drop_prod_clone, "7"))
+
+    assert (
+        f"drop_prod_clone runs in production (or in the pull request's own branch deployment), not in {environment}"
+        in message
+    )
+    assert '{"ops": {"drop_database_clone": {"config": {"pr_id": "7"}}}}' in message
+    assert sql_log == StatementLog()
+
+
+def test_a_branch_deployment_drops_only_its_own_clone(use_environment, sql_log: StatementLog) -> None:
     use_environment("branch", 42)
 
-    assert "belongs to pull request 42; it may not act on the clone of pull request 7" in failure_message(run(job, "7"))
+    assert "belongs to pull request 42; it may not act on the clone of pull request 7" in failure_message(
+        run(drop_prod_clone, "7")
+    )
+    assert sql_log == StatementLog()
+    assert run(drop_prod_clone, None).success
+    assert sql_log.statements == ["DROP DATABASE IF EXISTS PRODUCTION_CLONE_42"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "extra"), [("staging", {}), ("local", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
+)
+def test_staging_and_local_definitions_bind_no_snowflake_to_db_ops(
+    environment: str, extra: dict, use_environment
+) -> None:
+    """There, db_ops needs no credentials and any of its runs stops when resources start, naming production."""
+    use_environment(environment, **extra)
+    definitions = defs()
+
+    for job_name, op in (("clone_prod", "clone_production_database"), ("drop_prod_clone", "drop_database_clone")):
+        result = definitions.resolve_job_def(job_name).execute_in_process(
+            run_config={"ops": {op: {"config": {"pr_id": "1"}}}}, raise_on_error=False
+        )
+        assert f"{job_name} runs" in failure_message(result)
+        assert f"not in {environment}" in failure_message(result)
+    resources = definitions.resources
+    assert isinstance(resources["snowflake"], DatabaseOperationsElsewhere)
+    assert isinstance(resources["branch_role"], DatabaseOperationsElsewhere)
+
+
+def test_production_db_ops_needs_the_branch_role(use_environment, monkeypatch) -> None:
+    use_environment("production")
+    monkeypatch.delenv("SYSTEM_SNOWFLAKE_BRANCH_ROLE")
+    monkeypatch.delenv("SYSTEM_SNOWFLAKE_WAREHOUSE")
+
+    with pytest.raises(ConfigurationError, match="SYSTEM_SNOWFLAKE_WAREHOUSE, SYSTEM_SNOWFLAKE_BRANCH_ROLE"):
+        defs()
+
+
+@pytest.mark.parametrize(("role", "message"), [("HN_PRODUCTION", "both HN_PRODUCTION"), ("hn branch", "Invalid")])
+def test_production_refuses_a_branch_role_that_is_its_own_or_no_name(role: str, message: str, use_environment) -> None:
+    use_environment("production", SYSTEM_SNOWFLAKE_BRANCH_ROLE=role)
+
+    with pytest.raises(ConfigurationError, match=message):
+        defs()
 
 
 @pytest.mark.parametrize(
@@ -71,33 +211,26 @@ def test_statements_refuse_anything_but_a_clone_name(name: str) -> None:
         drop_statement(name)
     with pytest.raises(InvalidNameError):
         clone_statement(name)
+    with pytest.raises(InvalidNameError):
+        handover_statements(name, "HN_BRANCH")
 
 
-def test_local_duckdb_runs_stop_at_once_naming_the_opt_in(use_environment) -> None:
-    use_environment("local")
-
-    for job_name in ("clone_prod", "drop_prod_clone"):
-        result = (
-            defs()
-            .resolve_job_def(job_name)
-            .execute_in_process(
-                run_config={"ops": {"clone_production_database": {"config": {"pr_id": "1"}}}}
-                if job_name == "clone_prod"
-                else None,
-                raise_on_error=False,
-            )
-        )
-        assert not result.success
-        assert "HN_LOCAL_WAREHOUSE=snowflake" in str(result.all_events)
+@pytest.mark.parametrize("role", ["hn_branch", "HN_BRANCH COPY", "HN_BRANCH; DROP DATABASE PRODUCTION", ""])
+def test_the_hand_over_refuses_anything_but_a_role_name(role: str) -> None:
+    with pytest.raises(InvalidNameError, match="Invalid branch role"):
+        handover_statements("PRODUCTION_CLONE_1", role)
 
 
 @pytest.mark.parametrize(("environment", "pull_request_id"), [("staging", None), ("branch", 42), ("local", None)])
-def test_the_sweeper_runs_only_in_production(environment: str, pull_request_id: int | None, use_environment) -> None:
+def test_the_sweeper_runs_only_in_production(
+    environment: str, pull_request_id: int | None, use_environment, sql_log: StatementLog
+) -> None:
     use_environment(environment, pull_request_id)
 
     assert "sweep_stale_clones" not in {job.name for job in defs().jobs}
-    result = sweep_stale_clones.execute_in_process(resources={"snowflake": NoSqlAllowed()}, raise_on_error=False)
+    result = sweep_stale_clones.execute_in_process(resources={"snowflake": RecordingSnowflake()}, raise_on_error=False)
     assert f"The sweeper runs only in production, not in {environment}" in failure_message(result)
+    assert sql_log == StatementLog()
 
 
 @pytest.mark.parametrize("days", [0, 0.5, -1])

@@ -1,29 +1,61 @@
-"""Output metadata whose cost does not grow with the data: the preview of a 5 MB text is the preview of its start."""
+"""What the UI shows: one column schema per asset, described; previews that read well and whose cost does not grow
+with the data (the preview of a 5 MB text is the preview of its start)."""
 
 from __future__ import annotations
 
+import dagster as dg
 import pandas as pd
 
-from hn_assets.metadata import PREVIEW_CELL_CHARACTERS, frame_metadata
+from hn_assets import comments, items, stories
+from hn_assets.assets import COMMENTS_PREVIEW, ITEMS_PREVIEW
+from hn_assets.metadata import frame_metadata
 from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES
 
 
 def items_with_text(*texts: str) -> pd.DataFrame:
-    records = [{"id": i + 1, "type": "comment", "text": text} for i, text in enumerate(texts)]
+    records = [{"id": i + 1, "time": 1_700_000_000, "type": "comment", "text": text} for i, text in enumerate(texts)]
     return pd.DataFrame.from_records(records, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
 
 
 def test_a_preview_shows_only_the_start_of_long_texts() -> None:
     huge = "lorem ipsum " * 450_000  # 5.4 MB: the preview once took minutes, quadratic in the text's length
 
-    preview = frame_metadata(items_with_text(huge, huge))["preview"].value
+    preview = frame_metadata(items_with_text(huge, huge), ITEMS_PREVIEW)["preview"].value
 
-    assert preview == frame_metadata(items_with_text(huge[:200], huge[:200]))["preview"].value
-    assert len(preview) < 2 * PREVIEW_CELL_CHARACTERS * 10
+    assert preview == frame_metadata(items_with_text(huge[:200], huge[:200]), ITEMS_PREVIEW)["preview"].value
+    assert len(preview) < 3_000
     assert "…" in preview
 
 
 def test_short_texts_are_previewed_whole() -> None:
-    preview = frame_metadata(items_with_text("short and sweet"))["preview"].value
+    preview = frame_metadata(items_with_text("short and sweet"), COMMENTS_PREVIEW)["preview"].value
 
     assert "short and sweet" in preview
+
+
+def test_a_preview_shows_its_columns_with_times_in_utc() -> None:
+    preview = frame_metadata(items_with_text("hello"), COMMENTS_PREVIEW)["preview"].value
+
+    header = preview.splitlines()[0]
+    assert [cell.strip() for cell in header.strip("|").split("|")] == ["id", "time (UTC)", "user_id", "parent", "text"]
+    assert "2023-11-14 22:13" in preview
+    assert "1700000000" not in preview
+
+
+def test_each_asset_has_one_column_schema_describing_every_column() -> None:
+    for asset in (items, comments, stories):
+        schema = asset.specs_by_key[asset.key].metadata["dagster/column_schema"]
+
+        assert [column.name for column in schema.columns] == list(ITEMS_COLUMNS)
+        assert all(column.description for column in schema.columns)
+        assert [column.type for column in schema.columns] == list(ITEMS_DTYPES.values())
+
+
+def test_a_materialization_reports_no_second_schema() -> None:
+    frame = items_with_text("hello")
+    with dg.build_asset_context() as context:
+        stories(context=context, items=frame)
+        reported = context.get_output_metadata("result")
+
+    assert "dataframe_columns" not in reported
+    assert "dagster/column_schema" not in reported, "the schema is the asset's, shown once"

@@ -65,6 +65,7 @@ def test_quickstart_explains_its_tables_and_keeps_its_run_in_the_project_instanc
         assert [(run.job_name, run.status) for run in runs] == [("refresh_hacker_news", dg.DagsterRunStatus.SUCCESS)]
         materialized = instance.fetch_materializations(dg.AssetKey("items"), limit=1).records[0]
         assert materialized.asset_materialization.metadata["dagster/row_count"].value == rows["ITEMS"]
+        assert instance.event_log_storage.get_concurrency_info("hacker_news_tables").slot_count == 1
 
 
 def test_verbose_prints_debug_events(checkout: Path, capfd: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,22 @@ from hn_core.environment import ConfigurationError, Environment, Store, Target, 
 from hn_core.resources import SnowflakeNotConfigured, build_resources
 
 ACCOUNT = {"SNOWFLAKE_ACCOUNT": "acme-eu1"}
-SYSTEM = {**ACCOUNT, "SYSTEM_SNOWFLAKE_USER": "svc", "SYSTEM_SNOWFLAKE_PASSWORD": "pw"}
-BRANCH = {**ACCOUNT, "BRANCH_SNOWFLAKE_USER": "branch", "BRANCH_SNOWFLAKE_PASSWORD": "pw"}
-DEV = {**ACCOUNT, "DEV_SNOWFLAKE_USER": "alice", "DEV_SNOWFLAKE_PASSWORD": "pw", "DEV_SNOWFLAKE_SCHEMA": "ALICE"}
+
+
+def own(prefix: str, user: str, role: str) -> dict[str, str]:
+    """An environment's own login, role and warehouse."""
+    return {
+        f"{prefix}_SNOWFLAKE_USER": user,
+        f"{prefix}_SNOWFLAKE_PASSWORD": "pw",
+        f"{prefix}_SNOWFLAKE_ROLE": role,
+        f"{prefix}_SNOWFLAKE_WAREHOUSE": f"{role}_WH",
+    }
+
+
+SYSTEM = {**ACCOUNT, **own("SYSTEM", "svc", "HN_PRODUCTION")}
+BRANCH = {**ACCOUNT, **own("BRANCH", "branch", "HN_BRANCH")}
+DEV = {**ACCOUNT, **own("DEV", "alice", "HN_DEVELOPER"), "DEV_SNOWFLAKE_SCHEMA": "ALICE"}
+SHARED = {"SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "SHARED_WH"}
 BRANCH_42 = {"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1", "DAGSTER_CLOUD_PULL_REQUEST_ID": "42"}
 
 
@@ -64,6 +77,12 @@ def test_every_environment_resolves_as_designed(env: dict[str, str], expected: T
         ({"HN_LOCAL_WAREHOUSE": "postgres"}, "Unknown HN_LOCAL_WAREHOUSE 'postgres'"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake"}, "needs DEV_SNOWFLAKE_SCHEMA"),
         ({"HN_LOCAL_WAREHOUSE": "snowflake", "DEV_SNOWFLAKE_SCHEMA": "alice smith"}, "Invalid DEV_SNOWFLAKE_SCHEMA"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "DEV_SNOWFLAKE_SCHEMA": "INFORMATION_SCHEMA"},
+         "DEV_SNOWFLAKE_SCHEMA is INFORMATION_SCHEMA, a schema Snowflake reserves"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "DEV_SNOWFLAKE_SCHEMA": "PUBLIC"},
+         "DEV_SNOWFLAKE_SCHEMA is PUBLIC, a schema Snowflake reserves"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV, "DEV_SNOWFLAKE_SCHEMA": "information_schema"},
+         "Invalid DEV_SNOWFLAKE_SCHEMA"),
     ],
 )  # fmt: skip
 def test_ambiguous_or_dangerous_environments_are_refused(env: dict[str, str], message: str) -> None:
@@ -100,18 +119,21 @@ def test_snowflake_resources_read_credentials_from_the_environment(
         assert resource.password == EnvVar(f"{prefix}_SNOWFLAKE_PASSWORD")
         assert resource.account == EnvVar("SNOWFLAKE_ACCOUNT")
         assert resource.private_key is None
-        assert resource.warehouse is None
+        assert (resource.role, resource.warehouse) == (
+            EnvVar(f"{prefix}_SNOWFLAKE_ROLE"),
+            EnvVar(f"{prefix}_SNOWFLAKE_WAREHOUSE"),
+        )
 
 
-def test_key_pair_authentication_and_optional_settings() -> None:
+def test_key_pair_authentication() -> None:
     env = {
         "DAGSTER_DEPLOYMENT": "production",
         **ACCOUNT,
         "SYSTEM_SNOWFLAKE_USER": "svc",
         "SYSTEM_SNOWFLAKE_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----",
         "SYSTEM_SNOWFLAKE_PRIVATE_KEY_PASSWORD": "secret",
-        "SNOWFLAKE_WAREHOUSE": "TRANSFORMING",
-        "SNOWFLAKE_ROLE": "LOADER",
+        "SYSTEM_SNOWFLAKE_ROLE": "HN_PRODUCTION",
+        "SYSTEM_SNOWFLAKE_WAREHOUSE": "HN_PRODUCTION_WH",
     }
 
     resource = build_resources(resolve_target(env), env)["warehouse_io_manager"]
@@ -119,17 +141,18 @@ def test_key_pair_authentication_and_optional_settings() -> None:
     assert resource.password is None
     assert resource.private_key == EnvVar("SYSTEM_SNOWFLAKE_PRIVATE_KEY")
     assert resource.private_key_password == EnvVar("SYSTEM_SNOWFLAKE_PRIVATE_KEY_PASSWORD")
-    assert (resource.warehouse, resource.role) == (EnvVar("SNOWFLAKE_WAREHOUSE"), EnvVar("SNOWFLAKE_ROLE"))
 
 
 @pytest.mark.parametrize(
     ("env", "missing"),
     [
         ({"DAGSTER_DEPLOYMENT": "production"},
-         "SNOWFLAKE_ACCOUNT, SYSTEM_SNOWFLAKE_USER, SYSTEM_SNOWFLAKE_PASSWORD or SYSTEM_SNOWFLAKE_PRIVATE_KEY"),
-        ({**BRANCH_42, **SYSTEM}, "BRANCH_SNOWFLAKE_USER, BRANCH_SNOWFLAKE_PASSWORD or BRANCH_SNOWFLAKE_PRIVATE_KEY"),
-        ({"DAGSTER_DEPLOYMENT": "staging", "SYSTEM_SNOWFLAKE_USER": "svc", "SYSTEM_SNOWFLAKE_PASSWORD": "pw"},
-         ": SNOWFLAKE_ACCOUNT\\. Set them"),
+         "SNOWFLAKE_ACCOUNT, SYSTEM_SNOWFLAKE_USER, SYSTEM_SNOWFLAKE_PASSWORD or SYSTEM_SNOWFLAKE_PRIVATE_KEY, "
+         "SYSTEM_SNOWFLAKE_ROLE, SYSTEM_SNOWFLAKE_WAREHOUSE"),
+        ({**BRANCH_42, **SYSTEM},
+         "BRANCH_SNOWFLAKE_USER, BRANCH_SNOWFLAKE_PASSWORD or BRANCH_SNOWFLAKE_PRIVATE_KEY, BRANCH_SNOWFLAKE_ROLE, "
+         "BRANCH_SNOWFLAKE_WAREHOUSE"),
+        ({"DAGSTER_DEPLOYMENT": "staging", **SYSTEM, "SNOWFLAKE_ACCOUNT": ""}, ": SNOWFLAKE_ACCOUNT\\. Set them"),
     ],
 )  # fmt: skip
 def test_missing_credentials_are_listed_together(env: dict[str, str], missing: str) -> None:
@@ -144,13 +167,35 @@ def test_a_branch_never_borrows_production_credentials() -> None:
         build_resources(resolve_target(env), env)
 
 
-def test_an_environment_s_own_role_and_warehouse_win_over_the_shared_ones() -> None:
-    env = {**BRANCH_42, **BRANCH, "SNOWFLAKE_ROLE": "TRANSFORMER", "BRANCH_SNOWFLAKE_ROLE": "BRANCH_DEPLOYMENTS",
-           "SNOWFLAKE_WAREHOUSE": "SHARED_WH"}  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "prefix"),
+    [
+        ({**BRANCH_42, **BRANCH}, "BRANCH"),
+        ({"DAGSTER_DEPLOYMENT": "production", **SYSTEM}, "SYSTEM"),
+        ({"DAGSTER_DEPLOYMENT": "staging", **SYSTEM}, "SYSTEM"),
+        ({"HN_LOCAL_WAREHOUSE": "snowflake", **DEV}, "DEV"),
+    ],
+)
+def test_no_environment_inherits_a_shared_or_default_role(env: dict[str, str], prefix: str) -> None:
+    """The shared SNOWFLAKE_ROLE/SNOWFLAKE_WAREHOUSE are never read; an environment without its own is refused."""
+    own_settings = (f"{prefix}_SNOWFLAKE_ROLE", f"{prefix}_SNOWFLAKE_WAREHOUSE")
+    with_shared = {**env, **SHARED, "SYSTEM_SNOWFLAKE_ROLE": env.get("SYSTEM_SNOWFLAKE_ROLE", "HN_PRODUCTION")}
+    target = resolve_target(with_shared)
 
-    resource = build_resources(resolve_target(env), env)["snowflake"]
+    resource = build_resources(target, with_shared)["snowflake"]
+    assert (resource.role, resource.warehouse) == tuple(EnvVar(name) for name in own_settings)
 
-    assert (resource.role, resource.warehouse) == (EnvVar("BRANCH_SNOWFLAKE_ROLE"), EnvVar("SNOWFLAKE_WAREHOUSE"))
+    without_own = {name: value for name, value in with_shared.items() if name not in own_settings}
+    with pytest.raises(ConfigurationError, match=f"Missing environment variables .*{', '.join(own_settings)}"):
+        build_resources(target, without_own)
+
+
+@pytest.mark.parametrize("role", ["hn_branch", "HN BRANCH", "HN_BRANCH; DROP DATABASE PRODUCTION", '"HN_BRANCH"'])
+def test_role_names_are_identifiers(role: str) -> None:
+    env = {**BRANCH_42, **BRANCH, "BRANCH_SNOWFLAKE_ROLE": role}
+
+    with pytest.raises(ConfigurationError, match="Invalid BRANCH_SNOWFLAKE_ROLE"):
+        build_resources(resolve_target(env), env)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Ops that create and drop the per-pull-request clones of ``PRODUCTION``.
 
-They use the ``snowflake`` resource by key, not by type, so that the location loads locally without importing
-Snowflake libraries; there the resource stops any run at once and names the opt-in.
+They use the ``snowflake`` and ``branch_role`` resources by key, not by type, so that the location loads locally
+without importing Snowflake libraries. Where each may run is checked first (``db_ops.placement``), before any SQL.
 """
 
 import time
@@ -9,28 +9,40 @@ from typing import Any
 
 import dagster as dg
 
+from db_ops.placement import Operation
 from db_ops.pull_request import PullRequestConfig, resolve_pull_request_id
-from db_ops.sql import TableInfo, clone_statement, drop_statement, tables_of
-from hn_core.names import PRODUCTION_DATABASE, clone_database_name
+from db_ops.sql import TableInfo, clone_statement, drop_statement, handover_statements, tables_of
+from hn_core.names import PRODUCTION_DATABASE, InvalidNameError, clone_database_name, validate_identifier
 
 
-@dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
+@dg.op(required_resource_keys={"snowflake", "branch_role"}, tags={"kind": "snowflake"})
 def clone_production_database(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
-    """Create (or replace) ``PRODUCTION_CLONE_<PR>`` as a zero-copy clone of ``PRODUCTION``.
+    """Replace ``PRODUCTION_CLONE_<PR>`` with a zero-copy clone of ``PRODUCTION`` owned by the branch role.
 
-    ``CREATE OR REPLACE ... CLONE`` is one atomic statement, so a re-run for a new commit yields a fresh clone and
-    a failure leaves the previous one in place.
+    Runs in production, with the role that owns ``PRODUCTION``: ``CREATE OR REPLACE ... CLONE`` is one atomic
+    statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one), then the clone is
+    handed to the branch role, which holds nothing on ``PRODUCTION`` itself.
     """
-    clone = clone_database_name(resolve_pull_request_id(config))
+    clone = clone_database_name(resolve_pull_request_id(config, Operation.CLONE))
+    branch_role = _branch_role(context.resources.branch_role.name)
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()
         context.log.info(f"Cloning {PRODUCTION_DATABASE} into {clone}")
         cursor.execute(clone_statement(clone))
+        context.log.info(f"Handing {clone} over to {branch_role}")
+        for statement in handover_statements(clone, branch_role):
+            cursor.execute(statement)
         tables = tables_of(cursor, clone)
     context.log.info(f"{clone} holds {len(tables)} tables: {', '.join(t.qualified_name for t in tables)}")
     context.add_output_metadata(
-        {"database": clone, "source": PRODUCTION_DATABASE, **_tables_metadata(tables), **_duration(started)}
+        {
+            "database": clone,
+            "source": PRODUCTION_DATABASE,
+            "owner": branch_role,
+            **_tables_metadata(tables),
+            **_duration(started),
+        }
     )
     return clone
 
@@ -38,7 +50,7 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
 @dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
 def drop_database_clone(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
     """Drop ``PRODUCTION_CLONE_<PR>`` if it exists; any other name is refused before SQL is built."""
-    clone = clone_database_name(resolve_pull_request_id(config))
+    clone = clone_database_name(resolve_pull_request_id(config, Operation.DROP))
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()
@@ -47,6 +59,13 @@ def drop_database_clone(context: dg.OpExecutionContext, config: PullRequestConfi
     context.log.info(f"Dropped {clone} (Snowflake said: {status[0] if status else 'nothing'})")
     context.add_output_metadata({"database": clone, "status": str(status[0]) if status else "", **_duration(started)})
     return clone
+
+
+def _branch_role(name: str) -> str:
+    try:
+        return validate_identifier(name, "branch role (SYSTEM_SNOWFLAKE_BRANCH_ROLE)")
+    except InvalidNameError as error:
+        raise dg.Failure(str(error)) from error
 
 
 def _tables_metadata(tables: list[TableInfo]) -> dict[str, Any]:
@@ -62,11 +81,11 @@ def _duration(started: float) -> dict[str, float]:
     return {"duration_seconds": round(time.perf_counter() - started, 3)}
 
 
-@dg.job(description="Replace this pull request's clone of PRODUCTION with a fresh zero-copy clone.")
+@dg.job(description="Replace a pull request's clone of PRODUCTION with a fresh one owned by the branch role.")
 def clone_prod() -> None:
     clone_production_database()
 
 
-@dg.job(description="Drop this pull request's clone of PRODUCTION (pr_id in run config, or the branch's own).")
+@dg.job(description="Drop a pull request's clone of PRODUCTION (pr_id in run config, or a branch's own).")
 def drop_prod_clone() -> None:
     drop_database_clone()

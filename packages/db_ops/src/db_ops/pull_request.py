@@ -1,4 +1,4 @@
-"""Which pull request a clone or drop run is for: run config first, then the branch deployment's own PR."""
+"""Which pull request a clone or drop run is for, and whether this deployment may act on it, before any SQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Mapping
 import dagster as dg
 from pydantic import Field
 
-from hn_core.environment import Environment, resolve_target
+from db_ops.placement import Operation, require_placement
+from hn_core.environment import resolve_target
 from hn_core.names import InvalidNameError, parse_pull_request_id
 
 PULL_REQUEST_VARIABLE = "DAGSTER_CLOUD_PULL_REQUEST_ID"
@@ -17,35 +18,35 @@ PULL_REQUEST_VARIABLE = "DAGSTER_CLOUD_PULL_REQUEST_ID"
 class PullRequestConfig(dg.Config):
     """``pr_id`` names the pull request whose clone to create or drop.
 
-    Left empty, it is the PR of the branch deployment the run is in (``DAGSTER_CLOUD_PULL_REQUEST_ID``), which is how
-    CI launches ``clone_prod``; production passes it explicitly to drop the clone of a closed PR.
+    CI launches both jobs in production with ``pr_id`` set. Left empty in a branch deployment, it is that
+    deployment's own pull request (``DAGSTER_CLOUD_PULL_REQUEST_ID``).
     """
 
     pr_id: str | None = Field(
-        default=None, description="Pull request number; defaults to DAGSTER_CLOUD_PULL_REQUEST_ID."
+        default=None, description="Pull request number; in a branch deployment, defaults to its own."
     )
 
 
-def resolve_pull_request_id(config: PullRequestConfig, env: Mapping[str, str] | None = None) -> int:
-    """The PR id to act on, validated before any SQL runs.
+def resolve_pull_request_id(
+    config: PullRequestConfig, operation: Operation, env: Mapping[str, str] | None = None
+) -> int:
+    """The PR id to act on, validated, once ``operation`` is known to be allowed here for it.
 
-    A branch deployment may act only on its own PR's clone, so a mistyped id cannot drop a colleague's clone.
+    Production may act on any pull request; a branch deployment only drop its own clone (so a mistyped id cannot
+    drop a colleague's); staging and local nothing (see ``db_ops.placement``).
     """
     env = os.environ if env is None else env
     own = env.get(PULL_REQUEST_VARIABLE)
     requested = config.pr_id if config.pr_id not in (None, "") else own
     if requested in (None, ""):
         raise dg.Failure(
-            f"No pull request id: set op config pr_id (e.g. 42) or run in a branch deployment, "
-            f"where Dagster+ sets {PULL_REQUEST_VARIABLE}."
+            "No pull request id: set op config pr_id (e.g. 42); in a branch deployment it defaults to its own, "
+            f"which Dagster+ sets in {PULL_REQUEST_VARIABLE}."
         )
     try:
         pull_request_id = parse_pull_request_id(requested)
     except InvalidNameError as error:
         raise dg.Failure(str(error)) from error
-    if resolve_target(env).environment is Environment.BRANCH and pull_request_id != parse_pull_request_id(own):
-        raise dg.Failure(
-            f"This branch deployment belongs to pull request {own}; it may not act on the clone of "
-            f"pull request {pull_request_id}. Run the job in production with pr_id={pull_request_id} instead."
-        )
+    target = resolve_target(env)
+    require_placement(operation, target.environment, pull_request_id, target.pull_request_id)
     return pull_request_id

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hn_core.names import CLONE_PREFIX, PRODUCTION_DATABASE, validate_clone_name
+from hn_core.names import CLONE_PREFIX, PRODUCTION_DATABASE, validate_clone_name, validate_identifier
+
+#: What a clone holds that the branch role must own to write it, innermost first: tables and views, then schemas.
+HANDED_OVER = ("TABLES", "VIEWS", "SCHEMAS")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,29 @@ class TableInfo:
 def clone_statement(clone: str) -> str:
     """Replace ``clone`` with a zero-copy clone of production, atomically: a re-run is a fresh clone."""
     return f"CREATE OR REPLACE DATABASE {validate_clone_name(clone)} CLONE {PRODUCTION_DATABASE}"
+
+
+def handover_statements(clone: str, branch_role: str) -> list[str]:
+    """Hand ``clone`` (its tables, views, schemas and itself) to ``branch_role``, keeping every other grant.
+
+    A database clone keeps the owner of each object inside it, so the cloning role (production's) still owns
+    every schema and table of the clone, and the branch role could not write it. Since Snowflake's BCR 2395
+    (2026_07 bundle), GRANT OWNERSHIP needs the receiving role active in the session (or MANAGE GRANTS, which
+    production does not hold): production inherits the branch role, so it activates it as a secondary role for the
+    hand-over, and deactivates it afterwards. COPY CURRENT GRANTS keeps the grants the clone copied from
+    PRODUCTION (say, SELECT for an analyst role) instead of failing on them.
+    """
+    clone = validate_clone_name(clone)
+    role = validate_identifier(branch_role, "branch role")
+    grants = [
+        f"GRANT OWNERSHIP ON ALL {kind} IN DATABASE {clone} TO ROLE {role} COPY CURRENT GRANTS" for kind in HANDED_OVER
+    ]
+    return [
+        f"USE SECONDARY ROLES {role}",
+        *grants,
+        f"GRANT OWNERSHIP ON DATABASE {clone} TO ROLE {role} COPY CURRENT GRANTS",
+        "USE SECONDARY ROLES NONE",
+    ]
 
 
 def drop_statement(clone: str) -> str:

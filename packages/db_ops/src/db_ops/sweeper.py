@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from db_ops.placement import Operation, require_placement
 from db_ops.sql import databases_created_on, drop_statement
-from hn_core.environment import Environment, resolve_target
+from hn_core.environment import resolve_target
 from hn_core.names import clone_pull_request_id
 
 SWEEP_SCHEDULE = "0 4 * * *"
@@ -43,9 +44,7 @@ def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> li
     Only production sweeps: anywhere else the credentials may own other pull requests' clones, and a branch
     deployment runs a pull request's own code.
     """
-    environment = resolve_target().environment
-    if environment is not Environment.PRODUCTION:
-        raise dg.Failure(f"The sweeper runs only in production, not in {environment}: launch it there.")
+    require_placement(Operation.SWEEP, resolve_target().environment)
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()

@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from hn_assets.metadata import frame_metadata, id_list
+from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata, id_list
 from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
 from hn_core.client import FetchResult
 
@@ -27,7 +27,12 @@ COMMON = {
     "owners": ["team:data-platform"],
     "tags": {"domain": "hacker_news", "source": "hn_api"},
     "pool": TABLES_POOL,
+    "metadata": {"dagster/column_schema": ITEMS_SCHEMA},
 }
+#: The columns each preview shows: what tells one row from another at a glance.
+ITEMS_PREVIEW = ("id", "time", "type", "user_id", "title", "text")
+COMMENTS_PREVIEW = ("id", "time", "user_id", "parent", "text")
+STORIES_PREVIEW = ("id", "time", "user_id", "score", "descendants", "title", "url")
 PROGRESS_EVERY = 500
 
 
@@ -63,7 +68,16 @@ class ProgressLog:
             self._log.info(f"Fetched {done:,}/{total:,} items ({rate:,.0f} items/s)")
 
 
-@dg.asset(description="The N most recent Hacker News items: stories, comments, jobs and polls.", **COMMON)
+@dg.asset(
+    description=(
+        "The N most recent Hacker News items (stories, comments, jobs, polls and poll options), one row per live "
+        "item, fetched from the HN API. Each answer is checked against the API's item model. Deleted items, `null` "
+        "answers and failed ids have no row; the metadata counts and lists them by id. A fetch with more failures "
+        "than `max_failed_items`, more `null` answers than `max_missing_share`, or no live item at all fails "
+        "before anything is written. Set N with `base_item_id`."
+    ),
+    **COMMON,
+)
 def items(
     context: dg.AssetExecutionContext, config: ItemsConfig, hn_client: dg.ResourceParam[HNClient]
 ) -> pd.DataFrame:
@@ -74,7 +88,12 @@ def items(
     frame = items_frame(result.rows)
     refuse_bad_fetch(result, frame, config)
     context.add_output_metadata(
-        {**frame_metadata(frame), **fetch_metadata(result), "max_item_id": max_item_id, "requested": len(ids)}
+        {
+            **frame_metadata(frame, ITEMS_PREVIEW),
+            **fetch_metadata(result),
+            "max_item_id": max_item_id,
+            "requested": len(ids),
+        }
     )
     return frame
 
@@ -105,17 +124,17 @@ def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConf
         )
 
 
-@dg.asset(description="Comments among the items.", **COMMON)
+@dg.asset(description="The `items` of type `comment`, with the same columns.", **COMMON)
 def comments(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
     frame = comments_frame(items)
-    context.add_output_metadata(frame_metadata(frame))
+    context.add_output_metadata(frame_metadata(frame, COMMENTS_PREVIEW))
     return frame
 
 
-@dg.asset(description="Stories among the items (jobs and polls excluded).", **COMMON)
+@dg.asset(description="The `items` of type `story` (jobs and polls are not stories), with the same columns.", **COMMON)
 def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
     frame = stories_frame(items)
-    context.add_output_metadata(frame_metadata(frame))
+    context.add_output_metadata(frame_metadata(frame, STORIES_PREVIEW))
     return frame
 
 

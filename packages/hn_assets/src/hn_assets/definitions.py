@@ -28,7 +28,16 @@ def defs() -> dg.Definitions:
         assets=assets,
         asset_checks=ALL_CHECKS,
         resources=build_resources(target, os.environ),
-        jobs=[dg.define_asset_job("refresh_hacker_news", selection=dg.AssetSelection.groups("hacker_news"))],
+        jobs=[
+            dg.define_asset_job(
+                "refresh_hacker_news",
+                selection=dg.AssetSelection.groups("hacker_news"),
+                description=(
+                    "Fetch the N most recent Hacker News items (`base_item_id` in the `items` config) and replace "
+                    "`items`, `comments` and `stories` with them, checks included."
+                ),
+            )
+        ],
         executor=dg.in_process_executor,
     )
     return with_automation(target, dg.Definitions.merge(latest, history_definitions(target, os.environ)))

@@ -1,43 +1,56 @@
-"""Output metadata shared by the assets: row count, id range, column schema and a markdown preview."""
+"""Metadata shown in the Dagster UI: each table's column schema, and each materialization's counts and preview."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+
+from hn_core.model import ITEMS_COLUMN_DESCRIPTIONS, ITEMS_DTYPES
 
 PREVIEW_ROWS = 10
 LISTED_IDS = 50
 #: Characters of a text cell shown in a preview: its cost must not grow with the text (an item may hold megabytes).
 PREVIEW_CELL_CHARACTERS = 80
 
+#: The columns of ITEMS, COMMENTS and STORIES, with their types and what they hold: the asset's one schema.
+ITEMS_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn(name, dtype, description=ITEMS_COLUMN_DESCRIPTIONS[name]) for name, dtype in ITEMS_DTYPES.items()
+    ]
+)
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
-    """Metadata every table asset reports, under Dagster's standard keys where they exist."""
+
+def frame_metadata(frame: pd.DataFrame, preview_columns: Sequence[str]) -> dict[str, Any]:
+    """What one materialization reports: its row count, id range, and a preview of the columns that matter."""
     ids = frame["id"]
-    preview = preview_cells(frame.head(PREVIEW_ROWS))
     return {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.dtypes.items()]
-        ),
         "min_id": int(ids.min()) if len(ids) else None,
         "max_id": int(ids.max()) if len(ids) else None,
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False, maxcolwidths=40)),
+        "preview": dg.MetadataValue.md(preview_table(frame, preview_columns)),
     }
 
 
-def preview_cells(head: pd.DataFrame) -> pd.DataFrame:
-    """``head`` as plain Python values for a markdown table: NULL as empty, text cut to a fixed length."""
+def preview_table(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """The first rows of ``columns`` as a markdown table: times readable, NULL empty, text cut to a fixed length.
+
+    The table stores ``time`` as Unix seconds; the preview shows it in UTC. Its cost does not grow with the text.
+    """
+    head = frame.loc[:, list(columns)].head(PREVIEW_ROWS)
+    if "time" in head:
+        head = head.assign(time=pd.to_datetime(head["time"], unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M"))
+        head = head.rename(columns={"time": "time (UTC)"})
 
     def cell(value: Any) -> Any:
         if isinstance(value, str) and len(value) > PREVIEW_CELL_CHARACTERS:
             return value[: PREVIEW_CELL_CHARACTERS - 1] + "…"
         return value
 
-    return head.astype(object).where(head.notna(), None).map(cell)
+    cells = head.astype(object).where(head.notna(), None).map(cell)
+    return cells.to_markdown(index=False, maxcolwidths=40)
 
 
 def id_list(ids: Iterable[int]) -> str:

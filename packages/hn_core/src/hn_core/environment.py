@@ -50,6 +50,8 @@ CREDENTIAL_PREFIXES = {
     Environment.BRANCH: "BRANCH",
 }
 LOCAL_DATABASE = "LOCAL"
+#: Schemas every Snowflake database has or reserves: never a developer's personal schema.
+RESERVED_SCHEMAS = ("INFORMATION_SCHEMA", "PUBLIC")
 
 
 class ConfigurationError(ValueError):
@@ -169,8 +171,14 @@ def _local_target(env: Mapping[str, str]) -> Target:
         raise ConfigurationError(
             "HN_LOCAL_WAREHOUSE=snowflake needs DEV_SNOWFLAKE_SCHEMA, your personal schema (e.g. ALICE)."
         )
+    schema = _identifier(schema, "DEV_SNOWFLAKE_SCHEMA")
+    if schema in RESERVED_SCHEMAS:
+        raise ConfigurationError(
+            f"DEV_SNOWFLAKE_SCHEMA is {schema}, a schema Snowflake reserves in every database (for its metadata, or "
+            "shared by every role): name your personal schema after yourself instead, e.g. ALICE."
+        )
     database = _database_override(env) or LOCAL_DATABASE
-    return Target(Environment.LOCAL, Store.SNOWFLAKE, _identifier(schema, "DEV_SNOWFLAKE_SCHEMA"), database)
+    return Target(Environment.LOCAL, Store.SNOWFLAKE, schema, database)
 
 
 def _duckdb_file(path: str) -> str:

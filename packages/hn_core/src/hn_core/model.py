@@ -52,6 +52,24 @@ ITEMS_DTYPES = MappingProxyType(
     }
 )
 
+#: What each column holds, from the HN API's documentation of items (https://github.com/HackerNews/API#items);
+#: shown with the column schema in the Dagster UI.
+ITEMS_COLUMN_DESCRIPTIONS = MappingProxyType(
+    {
+        "id": "The item's unique id.",
+        "parent": "The comment's parent: another comment or the story it replies to (poll options: their poll).",
+        "time": "Creation date of the item, in Unix seconds (UTC).",
+        "type": 'One of "job", "story", "comment", "poll" or "pollopt".',
+        "user_id": "The username of the item's author (the API's `by`).",
+        "text": "The comment, story or poll text, in HTML.",
+        "kids": "The ids of the item's comments, in ranked display order, as a JSON array.",
+        "score": "The story's score, or the votes for a poll option.",
+        "title": "The title of the story, poll or job, in HTML.",
+        "descendants": "For stories and polls, the total comment count.",
+        "url": "The URL of the story.",
+    }
+)
+
 #: Every item type the HN API documents.
 ITEM_TYPES: frozenset[str] = frozenset({"job", "story", "comment", "poll", "pollopt"})
 

@@ -11,20 +11,24 @@ Resource keys are a contract shared by both locations:
 Secrets are passed as ``dagster.EnvVar`` and read by Dagster when a run starts; here only their presence is checked,
 all at once, so a deployment with three missing variables says so in one error instead of three runs. Snowflake
 libraries are imported only when Snowflake is used: they cost seconds of definitions load time.
+
+Each environment names its own role and warehouse (``<PREFIX>_SNOWFLAKE_ROLE``, ``<PREFIX>_SNOWFLAKE_WAREHOUSE``);
+nothing falls back to a shared variable or to the user's defaults, so that a variable scoped to every Dagster+
+deployment can never hand one environment's role to another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
 from hn_core.api_client import HNAPIClient
 from hn_core.environment import ConfigurationError, Store, Target
+from hn_core.names import InvalidNameError, validate_identifier
 
 ACCOUNT_VARIABLE = "SNOWFLAKE_ACCOUNT"
-OPTIONAL_SETTINGS = {"warehouse": "SNOWFLAKE_WAREHOUSE", "role": "SNOWFLAKE_ROLE"}
 LOCAL_SNOWFLAKE_OPT_IN = "HN_LOCAL_WAREHOUSE=snowflake"
 
 
@@ -35,39 +39,58 @@ class SnowflakeNotConfigured(ConfigurableResource):
         raise ConfigurationError(
             "This job needs Snowflake, and the local environment uses DuckDB. To run it against your own "
             f"Snowflake account, set {LOCAL_SNOWFLAKE_OPT_IN} with SNOWFLAKE_ACCOUNT, DEV_SNOWFLAKE_USER, "
-            "DEV_SNOWFLAKE_PASSWORD (or DEV_SNOWFLAKE_PRIVATE_KEY) and DEV_SNOWFLAKE_SCHEMA."
+            "DEV_SNOWFLAKE_PASSWORD (or DEV_SNOWFLAKE_PRIVATE_KEY), DEV_SNOWFLAKE_ROLE, DEV_SNOWFLAKE_WAREHOUSE and "
+            "DEV_SNOWFLAKE_SCHEMA."
         )
 
 
-def snowflake_credentials(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
-    """Connection settings of ``target`` as ``EnvVar``s: account, user, password or private key, and options.
-
-    Raises ``ConfigurationError`` naming every missing variable.
-    """
+def credential_variables(target: Target) -> dict[str, str]:
+    """The names of ``target``'s Snowflake variables, e.g. ``{"role": "BRANCH_SNOWFLAKE_ROLE", ...}``."""
     prefix = target.credentials_prefix
-    user, password = f"{prefix}_SNOWFLAKE_USER", f"{prefix}_SNOWFLAKE_PASSWORD"
-    private_key, key_password = f"{prefix}_SNOWFLAKE_PRIVATE_KEY", f"{prefix}_SNOWFLAKE_PRIVATE_KEY_PASSWORD"
-    missing = [name for name in (ACCOUNT_VARIABLE, user) if not env.get(name)]
-    if not env.get(password) and not env.get(private_key):
-        missing.append(f"{password} or {private_key}")
+    fields = ("user", "password", "private_key", "private_key_password", "role", "warehouse")
+    return {field: f"{prefix}_SNOWFLAKE_{field.upper()}" for field in fields}
+
+
+def snowflake_credentials(target: Target, env: Mapping[str, str], also_required: Sequence[str] = ()) -> dict[str, Any]:
+    """Connection settings of ``target`` as ``EnvVar``s: account, user, password or private key, role, warehouse.
+
+    Raises ``ConfigurationError`` naming every missing variable, ``also_required`` ones (a location's own needs)
+    included, and any role or warehouse that is not a plain Snowflake identifier.
+    """
+    names = credential_variables(target)
+    secret = f"{names['password']} or {names['private_key']}"
+    present = {secret: env.get(names["password"]) or env.get(names["private_key"])}
+    required = (ACCOUNT_VARIABLE, names["user"], secret, names["role"], names["warehouse"], *also_required)
+    missing = [name for name in required if not present.get(name, env.get(name))]
     if missing:
         raise ConfigurationError(
             f"Missing environment variables for the {target.environment} environment "
             f"({target.description}): {', '.join(missing)}. Set them in the deployment "
             f"(see deploy/env/{target.environment}.env.example)."
         )
-    settings: dict[str, Any] = {"account": EnvVar(ACCOUNT_VARIABLE), "user": EnvVar(user)}
-    if env.get(private_key):
-        settings["private_key"] = EnvVar(private_key)
-        if env.get(key_password):
-            settings["private_key_password"] = EnvVar(key_password)
+    for name in (names["role"], names["warehouse"], *also_required):
+        require_identifier(env, name)
+    settings: dict[str, Any] = {
+        "account": EnvVar(ACCOUNT_VARIABLE),
+        "user": EnvVar(names["user"]),
+        "role": EnvVar(names["role"]),
+        "warehouse": EnvVar(names["warehouse"]),
+    }
+    if env.get(names["private_key"]):
+        settings["private_key"] = EnvVar(names["private_key"])
+        if env.get(names["private_key_password"]):
+            settings["private_key_password"] = EnvVar(names["private_key_password"])
     else:
-        settings["password"] = EnvVar(password)
-    for field, shared in OPTIONAL_SETTINGS.items():
-        own = f"{prefix}_{shared}"  # e.g. BRANCH_SNOWFLAKE_ROLE, so a branch never inherits production's role
-        if name := next((variable for variable in (own, shared) if env.get(variable)), None):
-            settings[field] = EnvVar(name)
+        settings["password"] = EnvVar(names["password"])
     return settings
+
+
+def require_identifier(env: Mapping[str, str], variable: str) -> str:
+    """The value of ``variable`` if it is a plain Snowflake identifier (a role or warehouse name), else an error."""
+    try:
+        return validate_identifier(env.get(variable, ""), variable)
+    except InvalidNameError as error:
+        raise ConfigurationError(str(error)) from error
 
 
 def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
@@ -92,10 +115,13 @@ def build_warehouse_io_manager(target: Target, env: Mapping[str, str]) -> Config
     )
 
 
-def build_snowflake_resource(target: Target, env: Mapping[str, str]) -> ConfigurableResource:
+def build_snowflake_resource(
+    target: Target, env: Mapping[str, str], also_required: Sequence[str] = ()
+) -> ConfigurableResource:
     """``SnowflakeResource`` for SQL of our own, or the stand-in that names the opt-in where there is none."""
     if target.store is Store.DUCKDB:
         return SnowflakeNotConfigured()
     from dagster_snowflake import SnowflakeResource
 
-    return SnowflakeResource(**snowflake_credentials(target, env), database=target.database, schema=target.schema)
+    credentials = snowflake_credentials(target, env, also_required)
+    return SnowflakeResource(**credentials, database=target.database, schema=target.schema)

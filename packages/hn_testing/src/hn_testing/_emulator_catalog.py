@@ -25,6 +25,8 @@ from typing import Protocol
 import duckdb
 from fakesnow import info_schema, macros
 
+from hn_testing._access_statements import Securable
+
 REGISTRY_TABLE = "_fs_global._fs_information_schema._emulator_databases"
 CREATED_ON_TABLE = "_emulator_created_on"
 FS_INFORMATION_SCHEMA = "_fs_information_schema"
@@ -211,6 +213,47 @@ class EmulatorCatalog:
                 [database.upper(), schema.upper(), table.upper()],
             ).fetchone()
         return None if row and row[0] else "table"
+
+    def relations(self, database: str, schema: str | None = None) -> list[tuple[str, str, str]]:
+        """``(schema, name, kind)`` of every table ("TABLE") and view ("VIEW") of a database, or of one schema."""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
+                "WHERE upper(database_name) = ? AND schema_name != ? AND (? IS NULL OR upper(schema_name) = ?) "
+                "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
+                "WHERE NOT internal AND upper(database_name) = ? AND schema_name != ? "
+                "AND (? IS NULL OR upper(schema_name) = ?)",
+                [database.upper(), FS_INFORMATION_SCHEMA, schema and schema.upper(), schema and schema.upper()] * 2,
+            ).fetchall()
+        return [(s.upper(), name.upper(), kind) for s, name, kind in rows]
+
+    def relation_kind(self, database: str, schema: str, name: str) -> str | None:
+        """ "TABLE" or "VIEW" if ``database.schema.name`` exists, else None (one query: checked per statement)."""
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT 'TABLE' FROM duckdb_tables() WHERE upper(database_name) = ? AND upper(schema_name) = ? "
+                "AND upper(table_name) = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE NOT internal "
+                "AND upper(database_name) = ? AND upper(schema_name) = ? AND upper(view_name) = ? LIMIT 1",
+                [database.upper(), schema.upper(), name.upper()] * 2,
+            ).fetchone()
+        return row[0] if row else None
+
+    def securable_exists(self, securable: Securable) -> bool:
+        """Whether a database, schema, table or view exists (names compare case-insensitively)."""
+        parts = securable.parts
+        if securable.kind == "DATABASE":
+            return self.exists(parts[0])
+        if securable.kind == "SCHEMA":
+            return parts[1] in {s.upper() for s in self.schemas(parts[0])}
+        return self.relation_kind(*parts) == securable.kind
+
+    def contents(self, container: Securable, kind: str) -> list[Securable]:
+        """Schemas, tables or views inside a database (or tables and views inside a schema), sorted."""
+        database, *schema = container.parts
+        if kind == "SCHEMA":
+            return sorted(Securable("SCHEMA", f"{database}.{s.upper()}") for s in self.schemas(database))
+        found = self.relations(database, schema[0] if schema else None)
+        return sorted(Securable(k, f"{database}.{s}.{name}") for s, name, k in found if k == kind)
 
     def schemas(self, database: str) -> set[str]:
         """User schemas of a database (not DuckDB's ``main`` nor fakesnow's metadata schema)."""

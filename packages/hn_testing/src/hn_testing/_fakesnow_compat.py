@@ -17,10 +17,17 @@ emulator is active) or by wrapping a fakesnow function; production code paths ar
 | ``ALTER TABLE .. SWAP WITH`` does not parse                   | ``EmulatorCursor._swap_tables``                |
 | DDL after an explicit ``BEGIN`` (autocommit on) stays in it   | ``EmulatorCursor._end_transaction_before_ddl`` |
 | connections must reach the emulator's catalog                 | ``emulator_connect`` (``FakeSnow.connect``)    |
+| no roles, users, ownership nor privileges                     | ``EmulatorConnection.access``, see below       |
+
+Access control (``hn_testing._access_control``) is enforced here: every connection opens an ``AccessSession`` from
+its ``user``/``role``/``warehouse`` arguments; access-control statements (``USE ROLE``, ``GRANT`` ...) run against the
+model instead of DuckDB; every other statement is checked by ``hn_testing._authorization`` before it runs, and what
+it creates, drops, clones, renames or swaps is recorded once it succeeded.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -39,6 +46,17 @@ from snowflake.connector.cursor import DictCursor, SnowflakeCursor
 from snowflake.connector.errors import ProgrammingError
 from sqlglot import exp
 
+from hn_testing._access_control import DEFAULT_OWNER, AccessControl, AccessSession, open_session
+from hn_testing._access_statements import (
+    AccessStatement,
+    AccessStatementError,
+    Securable,
+    UseRole,
+    UseSecondaryRoles,
+    UseWarehouse,
+    parse_access_statement,
+)
+from hn_testing._authorization import Authorizer, Effect
 from hn_testing._emulator_catalog import DATABASES_VIEW, NOT_DATABASES_SQL, REGISTRY_TABLE, EmulatorCatalog
 from hn_testing._snowflake_errors import already_exists, does_not_exist, snowflake_error
 
@@ -54,13 +72,16 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def show_databases_sql(show: exp.Show, current_database: str | None) -> exp.Expr:
-    """``SHOW [TERSE] DATABASES [LIKE ..] [STARTS WITH ..] [LIMIT n]`` with real created_on values.
+def show_databases_sql(show: exp.Show, current_database: str | None, owners: dict[str, str]) -> exp.Expr:
+    """``SHOW [TERSE] DATABASES [LIKE ..] [STARTS WITH ..] [LIMIT n]`` with real created_on values and owners.
 
     fakesnow reports created_on as 1970-01-01 for every database and ignores LIKE, STARTS WITH and TERSE;
-    a sweeper that drops clones by age needs all of them. Rows come from the catalog's registry.
+    a sweeper that drops clones by age needs all of them. Rows come from the catalog's registry; ``owners``
+    maps database names to their owning role.
     """
     created_on = "coalesce(r.created_on, to_timestamp(0))"
+    whens = "".join(f"WHEN upper(d.database_name) = {_literal(name)} THEN {_literal(r)} " for name, r in owners.items())
+    owner = f"CASE {whens}ELSE {_literal(DEFAULT_OWNER)} END" if whens else _literal(DEFAULT_OWNER)
     if show.args.get("terse"):
         columns = (
             f"{created_on} AS created_on, d.database_name AS name, 'STANDARD' AS kind, "
@@ -71,7 +92,7 @@ def show_databases_sql(show: exp.Show, current_database: str | None) -> exp.Expr
         columns = (
             f"{created_on} AS created_on, d.database_name AS name, 'N' AS is_default, "
             f"CASE WHEN upper(d.database_name) = upper({current}) THEN 'Y' ELSE 'N' END AS is_current, "
-            "'' AS origin, 'SYSADMIN' AS owner, d.comment AS comment, '' AS options, 1 AS retention_time, "
+            f"'' AS origin, {owner} AS owner, d.comment AS comment, '' AS options, 1 AS retention_time, "
             "'STANDARD' AS kind, NULL::VARCHAR AS budget, 'ROLE' AS owner_role_type, "
             "NULL::VARCHAR AS object_visibility"
         )
@@ -148,16 +169,36 @@ def _status(message: str) -> exp.Expr:
 
 
 class EmulatorConnection(FakeSnowflakeConnection):
-    """A fakesnow connection that knows its emulator's catalog and hands out ``EmulatorCursor``s."""
+    """A fakesnow connection that knows its emulator's catalog and access control, and hands out ``EmulatorCursor``s.
 
-    def __init__(self, catalog: EmulatorCatalog, *args: Any, **kwargs: Any) -> None:
+    ``access`` is the session's access control: who connected, with which roles and warehouse. A ``database`` or
+    ``schema`` argument the session may not use is not made current, as in Snowflake.
+    """
+
+    def __init__(self, catalog: EmulatorCatalog, control: AccessControl, *args: Any, **kwargs: Any) -> None:
         self.catalog = catalog
+        self.access: AccessSession = open_session(
+            control, kwargs.get("user"), kwargs.get("role"), kwargs.get("warehouse"), kwargs.get("account")
+        )
         super().__init__(*args, **kwargs)
         catalog.track(self)
         self.explicit_transaction = False  # a BEGIN is open (fakesnow tracks this only with autocommit off)
         if kwargs.get("create_database") and self.database:
             # fakesnow may just have created the connection's database; give it a created_on.
             catalog.sync()
+        self._leave_what_the_session_may_not_use()
+
+    def _leave_what_the_session_may_not_use(self) -> None:
+        if not self.database_set or self.access.unrestricted or self.database is None:
+            return
+        if not self.access.uses(Securable("DATABASE", self.database.upper())):
+            self.forget_database()
+        elif (
+            self.schema_set
+            and self.schema
+            and not self.access.uses(Securable("SCHEMA", f"{self.database}.{self.schema}".upper()))
+        ):
+            self.use_database(self.database)
 
     def cursor(self, cursor_class: type[SnowflakeCursor] = SnowflakeCursor) -> EmulatorCursor:
         """Same as fakesnow's, with the compatibility cursor (fakesnow's own internals use it too)."""
@@ -185,15 +226,59 @@ class EmulatorConnection(FakeSnowflakeConnection):
         self.schema_set = False
 
 
+def _session_functions(node: exp.Expr, session: AccessSession) -> exp.Expr:
+    """``CURRENT_ROLE()``, ``CURRENT_SECONDARY_ROLES()`` and ``CURRENT_USER()`` as the session knows them."""
+    if isinstance(node, exp.CurrentRole):
+        return exp.Literal.string(session.primary_role)
+    if isinstance(node, exp.CurrentSecondaryRoles):
+        secondary = session.secondary_roles
+        roles = (
+            ",".join(sorted(session.user.roles if session.user else ())) if secondary == "ALL" else ",".join(secondary)
+        )
+        value = "ALL" if secondary == "ALL" else ""
+        return exp.Literal.string(f'{{"roles":"{roles}","value":"{value}"}}')
+    if isinstance(node, exp.CurrentUser):
+        return exp.Literal.string(session.user.name if session.user else "")
+    return node
+
+
 class EmulatorCursor(FakeSnowflakeCursor):
-    """fakesnow's cursor plus database-level DDL, SHOW fixes and Snowflake error wording."""
+    """fakesnow's cursor plus database-level DDL, SHOW fixes, Snowflake error wording and access control."""
 
     _conn: EmulatorConnection
+    _pending_effect: Effect | None = None
+
+    def check_db_and_schema(self, expression: exp.Expr) -> None:
+        """Access-control statements name roles, users and warehouses, never tables: no current database needed."""
+        if isinstance(expression, (exp.Grant, exp.Revoke, exp.Command, exp.Use)) and _access_statement(expression):
+            return
+        super().check_db_and_schema(expression)
 
     def _transform(self, expression: exp.Expr, params: MutableParams | None) -> exp.Expr:
         """Route the statements fakesnow gets wrong; everything else goes through fakesnow unchanged."""
+        session = self._conn.access
+        if (statement := _access_statement(expression)) is not None:
+            if not isinstance(statement, (UseRole, UseSecondaryRoles, UseWarehouse)):
+                self._commit_open_transaction()
+            return _status(session.execute(statement))
+        authorized = Authorizer(session, self._conn.catalog, self._conn.database, self._conn.schema).authorize(
+            expression
+        )
+        self._pending_effect = authorized.effect
+        expression = expression.transform(_session_functions, session=session, copy=False)
+        transformed = self._fakesnow_transform(expression, params)
+        if authorized.visible is not None:
+            transformed = exp.select("*").from_(transformed.subquery("shown")).where(authorized.visible)
+        return transformed
+
+    def _fakesnow_transform(self, expression: exp.Expr, params: MutableParams | None) -> exp.Expr:
         if isinstance(expression, exp.Show) and expression.name.upper() == "DATABASES":
-            return show_databases_sql(expression, self._conn.database)
+            owners = {
+                securable.name: role
+                for securable, role in self._conn.access.control.owners.items()
+                if securable.kind == "DATABASE"
+            }
+            return show_databases_sql(expression, self._conn.database, owners)
         if _is_database_ddl(expression, exp.Create):
             # fakesnow's create_database transform would drop CLONE and OR REPLACE; keep the statement and
             # only resolve IDENTIFIER(..) and unquoted case, then run it in _create_database.
@@ -210,6 +295,12 @@ class EmulatorCursor(FakeSnowflakeCursor):
         return transformed.transform(_information_schema_databases, copy=False)
 
     def _execute(self, transformed: exp.Expr, params: MutableParams | None = None) -> None:
+        effect, self._pending_effect = self._pending_effect, None
+        self._execute_statement(transformed, params)
+        if effect is not None:
+            effect()
+
+    def _execute_statement(self, transformed: exp.Expr, params: MutableParams | None) -> None:
         self._end_transaction_before_ddl(transformed)
         if swap := _swap_with(transformed):
             self._swap_tables(transformed.this, swap.this)
@@ -229,6 +320,14 @@ class EmulatorCursor(FakeSnowflakeCursor):
             if reworded is None:
                 raise
             raise reworded from error
+
+    def _commit_open_transaction(self) -> None:
+        """Access-control DDL (GRANT, CREATE ROLE ...) commits an open transaction first, as any DDL does."""
+        conn = self._conn
+        if conn.explicit_transaction or not conn._autocommit:
+            self._duck_conn.commit()
+            conn.explicit_transaction = False
+            conn._in_transaction = False
 
     def _end_transaction_before_ddl(self, transformed: exp.Expr) -> None:
         """Commit an explicit transaction before DDL, as Snowflake does whatever the autocommit setting.
@@ -316,13 +415,35 @@ class EmulatorCursor(FakeSnowflakeCursor):
         super()._execute(_status(f"{name} successfully dropped."))
 
 
+def _access_statement(expression: exp.Expr) -> AccessStatement | None:
+    try:
+        return parse_access_statement(expression)
+    except AccessStatementError as error:
+        raise ProgrammingError(msg=f"SQL compilation error:\n{error}", errno=1003, sqlstate="42000") from error
+
+
+def _authorize_load(conn: EmulatorConnection, table_name: str, database: str | None, schema: str | None) -> None:
+    """``write_pandas`` loads with COPY INTO: INSERT on an existing table, and a warehouse to run on."""
+    table = exp.table_(table_name, db=schema, catalog=database)
+    authorizer = Authorizer(conn.access, conn.catalog, conn.database, conn.schema)
+    if (relation := authorizer.relation(table)) is not None:
+        conn.access.require("INSERT", relation)
+    conn.access.require_warehouse()
+
+
+_WRITE_PANDAS_SIGNATURE = inspect.signature(fakesnow_write_pandas)
+
+
 def write_pandas(conn: EmulatorConnection, df: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-    """fakesnow's ``write_pandas`` with Snowflake's exception type and wording.
+    """fakesnow's ``write_pandas`` with access control, Snowflake's exception type and wording.
 
     fakesnow inserts the frame through the raw DuckDB connection, so a frame with a column the existing table
     lacks (dagster keeps the old table when the column set changes) raises ``duckdb.BinderException``
-    instead of Snowflake's ``ProgrammingError: invalid identifier``.
+    instead of Snowflake's ``ProgrammingError: invalid identifier``; and the insert bypasses the cursor, so its
+    privileges are checked here (creating a missing table goes through the cursor and is checked there).
     """
+    arguments = _WRITE_PANDAS_SIGNATURE.bind(conn, df, table_name, *args, **kwargs).arguments
+    _authorize_load(conn, table_name, arguments.get("database"), arguments.get("schema"))
     try:
         return fakesnow_write_pandas(conn, df, table_name, *args, **kwargs)
     except duckdb.Error as error:
@@ -333,7 +454,7 @@ def write_pandas(conn: EmulatorConnection, df: Any, table_name: str, *args: Any,
         raise ProgrammingError(msg=message.split("\n")[0], errno=errno, sqlstate=sqlstate) from error
 
 
-def emulator_connect(catalog: EmulatorCatalog) -> Callable[..., EmulatorConnection]:
+def emulator_connect(catalog: EmulatorCatalog, control: AccessControl) -> Callable[..., EmulatorConnection]:
     """A replacement for ``FakeSnow.connect`` that builds ``EmulatorConnection``s bound to ``catalog``.
 
     ``fakesnow.patch`` routes ``snowflake.connector.connect`` to ``FakeSnow.connect``; every connection
@@ -351,6 +472,7 @@ def emulator_connect(catalog: EmulatorCatalog) -> Callable[..., EmulatorConnecti
         catalog.bind(fs.duck_conn)
         return EmulatorConnection(
             catalog,
+            control,
             fs.duck_conn.cursor(),
             fs.results_cache,
             database,
@@ -366,10 +488,10 @@ def emulator_connect(catalog: EmulatorCatalog) -> Callable[..., EmulatorConnecti
 
 
 @contextmanager
-def compat_patches(catalog: EmulatorCatalog) -> Iterator[None]:
+def compat_patches(catalog: EmulatorCatalog, control: AccessControl) -> Iterator[None]:
     """Install the compatibility layer; enter before ``fakesnow.patch``, which reads what is patched here."""
     with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(FakeSnow, "connect", emulator_connect(catalog)))
+        stack.enter_context(mock.patch.object(FakeSnow, "connect", emulator_connect(catalog, control)))
         stack.enter_context(mock.patch.object(transforms, "describe_table", describe_table))
         # fakesnow.patch maps the real write_pandas to `fakesnow.fakes.write_pandas` when it starts.
         stack.enter_context(mock.patch.object(fakesnow.fakes, "write_pandas", write_pandas))

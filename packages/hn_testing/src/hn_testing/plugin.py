@@ -37,10 +37,24 @@ def snowflake_emulator(tmp_path: Path, snowflake_emulator_databases: tuple[str, 
     """A fresh in-process Snowflake for one test, persisted under ``tmp_path / "snowflake"``.
 
     While it is active, ``snowflake.connector.connect`` (hence ``SnowflakeResource`` and
-    ``SnowflakePandasIOManager`` with any account/user/password) talks to the emulator. Yields a
-    ``SnowflakeEmulator`` for setting up and inspecting state with plain SQL.
+    ``SnowflakePandasIOManager``) talks to the emulator; until a test creates users, any account, user and
+    password connect as an unrestricted ``ACCOUNTADMIN`` (see ``provisioned_snowflake`` for access control).
+    Yields a ``SnowflakeEmulator`` for setting up and inspecting state with plain SQL.
     """
     from hn_testing.snowflake_emulator import snowflake_emulator as start_emulator
 
     with start_emulator(tmp_path / "snowflake", databases=snowflake_emulator_databases) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def provisioned_snowflake(snowflake_emulator: SnowflakeEmulator, request: pytest.FixtureRequest) -> SnowflakeEmulator:
+    """``snowflake_emulator`` provisioned by the repository's ``deploy/snowflake/`` scripts, run as its admin.
+
+    From then on every connection must name a provisioned user (see ``hn_testing.environments`` for the names)
+    and is held to its roles' privileges.
+    """
+    from hn_testing.provisioning import provision
+
+    provision(snowflake_emulator, request.config.rootpath)
+    return snowflake_emulator

@@ -10,9 +10,27 @@ Behaviour that differs from a default ``fakesnow.patch()`` on purpose, to match 
 - connecting does not create the database or schema named in the connection (both off by default); the
   databases a test needs are created up front (``databases=``) or by SQL, and the I/O manager creates its
   schema itself, as it does on Snowflake;
-- ``CREATE DATABASE`` (with or without ``CLONE``) makes the new database the session's current one.
+- ``CREATE DATABASE`` (with or without ``CLONE``) makes the new database the session's current one;
+- access control: roles, users, sessions, ownership and privileges as a Snowflake account enforces them.
 
 See ``hn_testing._fakesnow_compat`` for every patch and why it exists.
+
+Access control (the model and its limits: ``hn_testing._access_control``; per statement:
+``hn_testing._authorization``):
+
+- The account starts with Snowflake's system roles and one user, ``ADMIN`` (``ACCOUNTADMIN``). Provision it with
+  SQL run as that user (``run_script``), e.g. the repository's ``deploy/snowflake/`` (fixture
+  ``provisioned_snowflake``).
+- A connection's session comes from the credentials in use: the ``user`` (its ``DEFAULT_ROLE``,
+  ``DEFAULT_WAREHOUSE`` and ``DEFAULT_SECONDARY_ROLES``), the ``role`` and ``warehouse`` arguments, then
+  ``USE ROLE``, ``USE SECONDARY ROLES`` and ``USE WAREHOUSE``. Once a user was created by SQL, every connection
+  must name an existing user (passwords and keys are not checked).
+- Until then, and always for connections that name no user (the handle's own ``execute``, ``read_table`` ...),
+  sessions are an unrestricted ``ACCOUNTADMIN``: tests that do not care about access control keep working, and
+  what they create still belongs to a role.
+- A statement the session may not run fails before it runs, as Snowflake words it: ``does not exist or not
+  authorized`` for objects the role holds no privilege on, ``Insufficient privileges to operate on <kind>
+  '<name>'`` for those it can see, and ``No active warehouse selected`` for a query without a usable warehouse.
 
 What a test must know (DuckDB underneath, not Snowflake):
 
@@ -49,6 +67,7 @@ import fakesnow
 import snowflake.connector
 from fakesnow.conn import FakeSnowflakeConnection
 
+from hn_testing._access_control import ADMIN_USER, AccessControl
 from hn_testing._emulator_catalog import EmulatorCatalog
 from hn_testing._fakesnow_compat import TYPE_HANDLER_WRITE_PANDAS, compat_patches
 
@@ -62,9 +81,13 @@ _QUALIFIED_NAME = re.compile(r"[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*
 
 @dataclass(frozen=True)
 class SnowflakeEmulator:
-    """Handle on a running emulator: plain-SQL access and test-only controls over its databases."""
+    """Handle on a running emulator: plain-SQL access and test-only controls over its databases and grants.
+
+    ``access`` is the account's access control (roles, users, owners, grants), for tests to inspect.
+    """
 
     catalog: EmulatorCatalog
+    access: AccessControl
 
     @property
     def db_path(self) -> Path | None:
@@ -75,10 +98,25 @@ class SnowflakeEmulator:
         """A new connection, exactly what ``snowflake.connector.connect`` returns inside the emulator."""
         return snowflake.connector.connect(database=database, schema=schema, **kwargs)
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run one statement on a fresh connection (qmark params) and return all rows."""
-        with self.connect(paramstyle="qmark") as conn:
+    def execute(
+        self, sql: str, params: Sequence[Any] | None = None, *, user: str | None = None, role: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement on a fresh connection (qmark params) and return all rows.
+
+        Without ``user`` the connection is unrestricted (the test's own inspection); with one, it is that user's
+        session (its default role and warehouse unless ``role`` is given), held to its privileges.
+        """
+        with self.connect(paramstyle="qmark", user=user, role=role) as conn:
             return list(conn.cursor().execute(sql, params).fetchall())
+
+    def run_script(self, sql: str, user: str = ADMIN_USER) -> list[str]:
+        """Run every statement of a SQL script as ``user`` (default the account's first admin), as SnowSQL would.
+
+        Access control applies: a script run as ``ADMIN`` may do what ``ACCOUNTADMIN`` may, no more. Returns each
+        statement's status. Statements are split with sqlglot's Snowflake dialect.
+        """
+        with self.connect(user=user) as conn:
+            return [str(cursor.fetchone()[0]) for cursor in conn.execute_string(sql)]
 
     def databases(self) -> set[str]:
         """Names of all databases."""
@@ -144,8 +182,9 @@ def snowflake_emulator(
     if db_path is not None:
         db_path.mkdir(parents=True, exist_ok=True)
     catalog = EmulatorCatalog(db_path)
+    access = AccessControl(catalog)
     with (
-        compat_patches(catalog),
+        compat_patches(catalog, access),
         fakesnow.patch(
             # imports dagster_snowflake_pandas (seconds) if no test has yet
             extra_targets=[TYPE_HANDLER_WRITE_PANDAS],
@@ -154,7 +193,7 @@ def snowflake_emulator(
             db_path=db_path,
         ),
     ):
-        emulator = SnowflakeEmulator(catalog)
+        emulator = SnowflakeEmulator(catalog, access)
         try:
             emulator.connect().close()  # binds the catalog to fakesnow's DuckDB and attaches db_path files
             for name in databases:

@@ -1,0 +1,89 @@
+"""Where each database operation may run, decided from the environment before any SQL.
+
+Only production's role owns ``PRODUCTION``, so only production can clone it; production also inherits the branch
+role, so it can drop any clone. A branch deployment owns its own clone once production handed it over, so it may
+drop that one (and only that one). Staging and local hold no clone at all and run none of these operations.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+import dagster as dg
+
+from hn_core.environment import Environment
+
+
+class Operation(StrEnum):
+    """The db_ops jobs, by name."""
+
+    CLONE = "clone_prod"
+    DROP = "drop_prod_clone"
+    SWEEP = "sweep_stale_clones"
+
+
+#: The op of each per-pull-request job, whose config takes ``pr_id`` (as CI passes it).
+_OPS = {Operation.CLONE: "clone_production_database", Operation.DROP: "drop_database_clone"}
+
+
+def _launch_in_production(operation: Operation, pull_request_id: int | None) -> str:
+    pr_id = str(pull_request_id) if pull_request_id is not None else "<PR>"
+    run_config = json.dumps({"ops": {_OPS[operation]: {"config": {"pr_id": pr_id}}}})
+    return f"Launch it in the production deployment's db_ops location with run config {run_config}"
+
+
+def refusal(
+    operation: Operation,
+    environment: Environment,
+    pull_request_id: int | None = None,
+    own_pull_request_id: int | None = None,
+) -> str | None:
+    """Why ``operation`` may not run here, naming where to run it; None if it may."""
+    if environment is Environment.PRODUCTION:
+        return None
+    if operation is Operation.CLONE:
+        return (
+            f"clone_prod runs only in production, not in {environment}: it clones PRODUCTION with the role that owns "
+            f"it, which no other environment holds, and hands the clone to the branch role. "
+            f"{_launch_in_production(operation, pull_request_id)} (CI does so on every push to a pull request)."
+        )
+    if operation is Operation.DROP:
+        if environment is Environment.BRANCH:
+            if pull_request_id is None or pull_request_id == own_pull_request_id:
+                return None
+            return (
+                f"This branch deployment belongs to pull request {own_pull_request_id}; it may not act on the clone "
+                f"of pull request {pull_request_id}. Run the job in production with pr_id={pull_request_id} instead."
+            )
+        return (
+            f"drop_prod_clone runs in production (or in the pull request's own branch deployment), not in "
+            f"{environment}, which holds no clone. {_launch_in_production(operation, pull_request_id)}."
+        )
+    return f"The sweeper runs only in production, not in {environment}: launch it there."
+
+
+def require_placement(
+    operation: Operation,
+    environment: Environment,
+    pull_request_id: int | None = None,
+    own_pull_request_id: int | None = None,
+) -> None:
+    """Stop the run with the reason (``dg.Failure``) unless ``operation`` may run here."""
+    if reason := refusal(operation, environment, pull_request_id, own_pull_request_id):
+        raise dg.Failure(reason)
+
+
+class DatabaseOperationsElsewhere(dg.ConfigurableResource):
+    """Stands in for ``snowflake`` and ``branch_role`` where no db_ops job may run (staging, local).
+
+    A run stops when its resources start, before any op, saying where the job runs instead; so these environments
+    need no Snowflake credentials for db_ops at all.
+    """
+
+    environment: str
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        job_name = context.dagster_run.job_name if context.dagster_run else ""
+        operation = Operation(job_name) if job_name in tuple(Operation) else Operation.CLONE
+        raise dg.Failure(refusal(operation, Environment(self.environment)))

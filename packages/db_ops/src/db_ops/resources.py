@@ -1,0 +1,49 @@
+"""The resources of the db_ops location in each environment.
+
+- production: ``snowflake`` with production's credentials and role (which owns ``PRODUCTION``), and ``branch_role``,
+  the role each clone is handed to, from ``SYSTEM_SNOWFLAKE_BRANCH_ROLE`` (set it to the branch deployments'
+  ``BRANCH_SNOWFLAKE_ROLE``);
+- branch: ``snowflake`` with the branch deployment's own credentials and role (it may drop its own clone);
+- staging and local: stand-ins that stop any db_ops run at once, naming where to run it, and need no credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from db_ops.placement import DatabaseOperationsElsewhere
+from hn_core.environment import ConfigurationError, Environment, Target
+from hn_core.resources import build_snowflake_resource, credential_variables, require_identifier
+
+#: Production's name for the role that receives each clone: the branch deployments' ``BRANCH_SNOWFLAKE_ROLE``.
+BRANCH_ROLE_VARIABLE = "SYSTEM_SNOWFLAKE_BRANCH_ROLE"
+
+
+class BranchRole(dg.ConfigurableResource):
+    """The role that owns each pull request's clone once ``clone_prod`` has handed it over."""
+
+    name: str = Field(description="A Snowflake role name, e.g. HN_BRANCH.")
+
+
+def build_db_ops_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
+    """``snowflake`` and ``branch_role`` for ``target``; every missing variable is listed in one error."""
+    if target.environment is Environment.PRODUCTION:
+        snowflake = build_snowflake_resource(target, env, also_required=(BRANCH_ROLE_VARIABLE,))
+        own_role = credential_variables(target)["role"]
+        branch_role = require_identifier(env, BRANCH_ROLE_VARIABLE)
+        if branch_role.upper() == env[own_role].upper():
+            raise ConfigurationError(
+                f"{BRANCH_ROLE_VARIABLE} and {own_role} are both {branch_role}: branch deployments would write with "
+                "production's own role. Give branch deployments a role of their own (deploy/snowflake/ provisions "
+                "HN_BRANCH) and set it in both BRANCH_SNOWFLAKE_ROLE and SYSTEM_SNOWFLAKE_BRANCH_ROLE."
+            )
+        return {"snowflake": snowflake, "branch_role": BranchRole(name=dg.EnvVar(BRANCH_ROLE_VARIABLE))}
+    if target.environment is Environment.BRANCH:
+        snowflake = build_snowflake_resource(target, env)
+        return {"snowflake": snowflake, "branch_role": BranchRole(name=dg.EnvVar(credential_variables(target)["role"]))}
+    elsewhere = DatabaseOperationsElsewhere(environment=target.environment.value)
+    return {"snowflake": elsewhere, "branch_role": elsewhere}

@@ -1,0 +1,453 @@
+"""deploy/ci/launch_run.py: launch a Dagster+ job, wait, and exit non-zero unless its run succeeded.
+
+Driven through every outcome by the stand-in `dagster-cloud` on PATH (fake_dagster_cloud.py), which, like the real CLI,
+exits 0 on a failed run and on a failed status query. The stand-in is itself checked against the real CLI: both run
+the same commands against a local stand-in of Dagster+'s GraphQL API (the two queries the CLI sends for these
+commands, gql.py `CliLaunchRun` and `CliGetRunStatus`) and must print the same lines and exit with the same codes;
+the script also runs once over the real CLI end to end.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster._core.storage.dagster_run import DagsterRunStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "deploy" / "ci" / "launch_run.py"
+REAL_CLI = Path(sys.executable).with_name("dagster-cloud")
+CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": "42"}}}}
+TAGS = {"github/pull_request": "42"}
+RUN_URL = re.compile(r"https://acme\.dagster\.cloud/prod/runs/([0-9a-f-]{36})")
+FAST = {"LAUNCH_RUN_INTERVAL_SECONDS": "0", "LAUNCH_RUN_RETRY_DELAY_SECONDS": "0"}
+
+SUCCEEDED, FAILED, BAD_INPUT, CANCELED, TIMED_OUT, LAUNCH_FAILED, STATUS_UNKNOWN = 0, 1, 2, 3, 4, 5, 6
+
+
+def launch_run(env: dict[str, str], *extra: str, job: str = "clone_prod") -> subprocess.CompletedProcess[str]:
+    argv = [
+        sys.executable,
+        str(SCRIPT),
+        "--deployment=prod",
+        "--location=db_ops",
+        f"--job={job}",
+        f"--config-json={json.dumps(CLONE_CONFIG)}",
+        f"--tags={json.dumps(TAGS)}",
+        *extra,
+    ]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def output(completed: subprocess.CompletedProcess[str]) -> str:
+    return completed.stdout + completed.stderr
+
+
+# ---- every outcome, over the stand-in CLI ----
+
+
+def test_a_successful_run_waits_for_the_end_and_prints_the_url(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTING", "STARTED", "SUCCESS"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST))
+    assert completed.returncode == SUCCEEDED, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert (launch["deployment"], launch["location"], launch["repository"], launch["job"]) == (
+        "prod",
+        "db_ops",
+        "__repository__",
+        "clone_prod",
+    )
+    assert (launch["config"], launch["tags"]) == (CLONE_CONFIG, TAGS)
+    assert not launch["wait"], "the script waits itself: `--wait` exits 0 on a failed run"
+    assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["QUEUED", "STARTING", "STARTED", "SUCCESS"]
+    assert RUN_URL.search(completed.stdout).group(1) == launch["run_id"]
+    assert "clone_prod succeeded in prod" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code", "message"),
+    [
+        (["STARTED", "FAILURE"], FAILED, "failed (FAILURE)"),
+        (["QUEUED", "CANCELING", "CANCELED"], CANCELED, "was canceled before it finished (CANCELED)"),
+    ],
+)
+def test_a_run_that_does_not_succeed_fails_the_step(fake_dagster_cloud, statuses, code, message):
+    fake_dagster_cloud.plan("clone_prod", statuses)
+    completed = launch_run(fake_dagster_cloud.env(**FAST))
+    assert completed.returncode == code, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert f"clone_prod run {launch['run_id']} in prod {message}" in completed.stderr
+    assert f"https://acme.dagster.cloud/prod/runs/{launch['run_id']}" in completed.stderr
+
+
+def test_a_refused_launch_fails_with_the_cli_output(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", "LAUNCH_ERROR")
+    completed = launch_run(fake_dagster_cloud.env(**FAST))
+    assert completed.returncode == LAUNCH_FAILED, output(completed)
+    assert "could not launch clone_prod in prod (location db_ops, repository __repository__)" in completed.stderr
+    assert "dagster-cloud job launch exited 1" in completed.stderr
+    assert "Unable to launch run" in completed.stderr
+    assert fake_dagster_cloud.status_queries() == []
+
+
+def test_a_run_that_does_not_finish_in_time_times_out(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTED"])
+    env = fake_dagster_cloud.env(LAUNCH_RUN_INTERVAL_SECONDS="0.05", LAUNCH_RUN_TIMEOUT_SECONDS="1")
+    completed = launch_run(env)
+    assert completed.returncode == TIMED_OUT, output(completed)
+    assert "did not finish within 1 s: it is still STARTED and goes on in Dagster+" in completed.stderr
+    assert len(fake_dagster_cloud.status_queries()) >= 2, "it kept polling until the deadline"
+
+
+def test_failed_status_queries_are_retried(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", ["STATUS_ERROR", "STATUS_ERROR", "STARTED", "STATUS_ERROR", "SUCCESS"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST))
+    assert completed.returncode == SUCCEEDED, output(completed)
+    assert "status query failed (2 in a row): Error: Failed to get status for run" in completed.stdout
+
+
+def test_a_status_that_cannot_be_read_fails_the_step(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", ["STARTED", "STATUS_ERROR"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST))
+    assert completed.returncode == STATUS_UNKNOWN, output(completed)
+    assert "could not read the status of clone_prod run" in completed.stderr
+    assert "6 queries in a row failed" in completed.stderr
+    assert len(fake_dagster_cloud.launches()) == 1
+
+
+# ---- retries ----
+
+
+@pytest.mark.parametrize("first", [["FAILURE"], "LAUNCH_ERROR"])
+def test_a_failed_run_or_launch_is_retried(fake_dagster_cloud, first):
+    fake_dagster_cloud.plan("drop_prod_clone", first, ["STARTED", "SUCCESS"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST), "--attempts=2", job="drop_prod_clone")
+    assert completed.returncode == SUCCEEDED, output(completed)
+    assert len(fake_dagster_cloud.launches()) == 2
+    assert "warning: " in completed.stderr
+    assert "Attempt 1 of 2 failed; retrying in 0 s" in completed.stdout
+
+
+def test_retries_run_out(fake_dagster_cloud):
+    fake_dagster_cloud.plan("drop_prod_clone", ["FAILURE"], ["FAILURE"], ["SUCCESS"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST), "--attempts=2", job="drop_prod_clone")
+    assert completed.returncode == FAILED, output(completed)
+    assert len(fake_dagster_cloud.launches()) == 2
+
+
+@pytest.mark.parametrize(
+    ("statuses", "timeout", "code"),
+    [(["CANCELED"], "60", CANCELED), (["STARTED"], "0.2", TIMED_OUT), (["STATUS_ERROR"], "60", STATUS_UNKNOWN)],
+)
+def test_a_run_that_may_still_go_on_or_was_stopped_on_purpose_is_not_retried(
+    fake_dagster_cloud, statuses, timeout, code
+):
+    fake_dagster_cloud.plan("drop_prod_clone", statuses, ["SUCCESS"])
+    env = fake_dagster_cloud.env(**FAST, LAUNCH_RUN_TIMEOUT_SECONDS=timeout)
+    completed = launch_run(env, "--attempts=3", job="drop_prod_clone")
+    assert completed.returncode == code, output(completed)
+    assert len(fake_dagster_cloud.launches()) == 1
+
+
+# ---- refused before anything is launched ----
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--tags": "{github/pull_request: 42}"}, "--tags is not valid JSON"),
+        (
+            {"--tags": '{"github/pull_request": 42}'},
+            "--tags: Dagster tags are strings; quote the values of github/pull_request",
+        ),
+        ({"--config-json": '["pr_id", "42"]'}, "--config-json must be a JSON object, got list"),
+        ({"--config-json": ""}, "--config-json is not valid JSON"),
+        ({"--deployment": " "}, "--deployment is empty"),
+        ({"--attempts": "0"}, "--attempts must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_refused_before_launching(fake_dagster_cloud, change, message):
+    arguments = {
+        "--deployment": "prod",
+        "--location": "db_ops",
+        "--job": "clone_prod",
+        "--config-json": json.dumps(CLONE_CONFIG),
+        "--tags": json.dumps(TAGS),
+        **change,
+    }
+    argv = [sys.executable, str(SCRIPT), *(f"{name}={value}" for name, value in arguments.items())]
+    completed = subprocess.run(
+        argv, env=fake_dagster_cloud.env(**FAST), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == BAD_INPUT, output(completed)
+    assert f"error: nothing launched: {message}" in completed.stderr
+    assert fake_dagster_cloud.read()["calls"] == []
+
+
+def test_missing_environment_variables_are_listed_by_name(fake_dagster_cloud):
+    env = fake_dagster_cloud.env(**FAST)
+    del env["DAGSTER_CLOUD_API_TOKEN"], env["DAGSTER_CLOUD_ORGANIZATION"]
+    completed = launch_run(env)
+    assert completed.returncode == BAD_INPUT, output(completed)
+    assert (
+        "missing environment variables: DAGSTER_CLOUD_API_TOKEN, DAGSTER_CLOUD_ORGANIZATION (or DAGSTER_CLOUD_URL)"
+        in completed.stderr
+    )
+    assert fake_dagster_cloud.read()["calls"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("LAUNCH_RUN_TIMEOUT_SECONDS", "ten"), ("LAUNCH_RUN_INTERVAL_SECONDS", "-1")]
+)
+def test_bad_timing_is_refused(fake_dagster_cloud, name, value):
+    completed = launch_run(fake_dagster_cloud.env(**{**FAST, name: value}))
+    assert completed.returncode == BAD_INPUT, output(completed)
+    assert name in completed.stderr
+    assert fake_dagster_cloud.read()["calls"] == []
+
+
+def test_without_the_cli_nothing_is_launched(tmp_path):
+    env = {"PATH": str(tmp_path), "DAGSTER_CLOUD_ORGANIZATION": "acme", "DAGSTER_CLOUD_API_TOKEN": "x"}
+    completed = launch_run(env)
+    assert completed.returncode == BAD_INPUT, output(completed)
+    assert "dagster-cloud is not on PATH" in completed.stderr
+
+
+# ---- what CI sees ----
+
+
+def test_on_github_actions_the_outcome_is_an_annotation_outputs_and_a_summary(fake_dagster_cloud, tmp_path):
+    fake_dagster_cloud.plan("clone_prod", ["FAILURE"])
+    github_output, summary = tmp_path / "output", tmp_path / "summary"
+    env = fake_dagster_cloud.env(
+        **FAST, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(github_output), GITHUB_STEP_SUMMARY=str(summary)
+    )
+    completed = launch_run(env)
+    assert completed.returncode == FAILED
+    (launch,) = fake_dagster_cloud.launches()
+    assert re.search(r"^::error title=Dagster\+ run::clone_prod run .* failed \(FAILURE\)", completed.stdout, re.M)
+    outputs = dict(line.split("=", 1) for line in github_output.read_text(encoding="utf-8").splitlines())
+    assert outputs == {
+        "run_id": launch["run_id"],
+        "run_url": f"https://acme.dagster.cloud/prod/runs/{launch['run_id']}",
+        "status": "FAILURE",
+    }
+    assert "did not succeed" in summary.read_text(encoding="utf-8")
+
+
+def test_the_run_url_follows_dagster_cloud_url(fake_dagster_cloud):
+    env = fake_dagster_cloud.env(**FAST, DAGSTER_CLOUD_URL="https://acme.eu.dagster.cloud/")
+    completed = launch_run(env)
+    assert completed.returncode == SUCCEEDED, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert f"https://acme.eu.dagster.cloud/prod/runs/{launch['run_id']}" in completed.stdout
+
+
+# ---- the script's assumptions ----
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("launch_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_script_knows_every_run_status():
+    script = load_script()
+    assert set(script.TERMINAL_STATUSES) | set(script.RUNNING_STATUSES) == {s.value for s in DagsterRunStatus}
+    assert set(script.TERMINAL_STATUSES) == {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def test_the_script_runs_on_the_python_of_the_ci_images():
+    """Standard library only, Python 3.9 syntax: the dagster-cloud-action image and GitHub's runners."""
+    source = SCRIPT.read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 9))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+# ---- the stand-in against the real CLI ----
+
+
+@dataclass
+class DagsterPlusStandIn:
+    """Dagster+'s GraphQL endpoint for the two queries the CLI sends here, planned like the stand-in CLI."""
+
+    plans: dict[str, list[Any]] = field(default_factory=dict)
+    runs: dict[str, list[str]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, body: dict[str, Any], deployment: str | None) -> dict[str, Any]:
+        query, variables = body["query"], body.get("variables") or {}
+        with self.lock:
+            self.requests.append({"query": query, "variables": variables, "deployment": deployment})
+            if "CliLaunchRun" in query:
+                job = variables["executionParams"]["selector"]["jobName"]
+                plan = self.plans[job].pop(0) if self.plans.get(job) else ["SUCCESS"]
+                if plan == "LAUNCH_ERROR":
+                    error = {"__typename": "PythonError", "message": "launch refused", "stack": []}
+                    return {"data": {"launchRun": error}}
+                run_id = str(uuid.uuid4())
+                self.runs[run_id] = list(plan)
+                run = {"runId": run_id, "tags": [], "status": "QUEUED", "runConfigYaml": "{}"}
+                return {"data": {"launchRun": {"__typename": "LaunchRunSuccess", "run": run}}}
+            if "CliGetRunStatus" in query:
+                statuses = self.runs.get(variables["runId"])
+                if not statuses:
+                    return {"data": {"runOrError": {"__typename": "RunNotFoundError"}}}
+                status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+                return {"data": {"runOrError": {"__typename": "Run", "id": variables["runId"], "status": status}}}
+        raise AssertionError(f"unexpected query {query}")
+
+
+@pytest.fixture(scope="module")
+def dagster_plus() -> Iterator[tuple[DagsterPlusStandIn, str]]:
+    stand_in = DagsterPlusStandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            payload = json.dumps(stand_in.answer(body, self.headers.get("Dagster-Cloud-Deployment"))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield stand_in, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# name -> (plan of the job, CLI arguments); each case launches its own job so that plans never mix.
+CONTRACT_CASES = {
+    "launch": (["SUCCESS"], ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "contract_launch"]),
+    "launch refused": ("LAUNCH_ERROR", ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "contract_refused"]),
+    "wait on a failed run": (
+        ["STARTED", "FAILURE"],
+        ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "contract_wait_fail", "--wait", "--interval", "0"],
+    ),
+    "wait on a successful run": (
+        ["QUEUED", "SUCCESS"],
+        ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "contract_wait_ok", "--wait", "--interval", "0"],
+    ),
+    "invalid tags": (["SUCCESS"], ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "x", "--tags", "{x}"]),
+    "missing location": (["SUCCESS"], ["job", "launch", "-d", "prod", "-j", "contract_missing"]),
+    "interval not an integer": (
+        ["SUCCESS"],
+        ["job", "launch", "-d", "prod", "-l", "db_ops", "-j", "x", "--wait", "--interval", "0.5"],
+    ),
+    "status of an unknown run": ([], ["run", "status", "-d", "prod", "0b7f5a3c-1d2e-4f60-8a9b-0c1d2e3f4a5b"]),
+    "status without a run id": ([], ["run", "status", "-d", "prod"]),
+}
+
+
+def normalized(text: str) -> list[str]:
+    lines = [re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<run>", line) for line in text]
+    return [line.rstrip() for line in lines]
+
+
+def run_cli(executable: Path | str, argv: list[str], env: dict[str, str]) -> tuple[int, list[str], str]:
+    completed = subprocess.run(
+        [str(executable), *argv], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    last_stderr_line = completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else ""
+    return completed.returncode, normalized(completed.stdout.splitlines()), last_stderr_line
+
+
+@pytest.fixture(scope="module")
+def real_cli_results(dagster_plus) -> dict[str, tuple[int, list[str], str]]:
+    """Every contract case through the real CLI at once (each call spends about 2 s importing)."""
+    stand_in, url = dagster_plus
+    for plan, argv in CONTRACT_CASES.values():
+        if "-j" in argv and plan:
+            stand_in.plans[argv[argv.index("-j") + 1]] = [plan]
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "DAGSTER_CLOUD_URL": url}
+    env["DAGSTER_CLOUD_API_TOKEN"] = "placeholder-token"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(run_cli, REAL_CLI, argv, env) for name, (_, argv) in CONTRACT_CASES.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def comparable_stderr(line: str) -> str:
+    """The exception's last line up to the GraphQL answer it quotes (the stand-in's answer is shorter)."""
+    return line.split("{")[0].strip()
+
+
+@pytest.mark.parametrize("case", list(CONTRACT_CASES))
+def test_the_stand_in_answers_like_the_real_cli(case, real_cli_results, fake_dagster_cloud):
+    plan, argv = CONTRACT_CASES[case]
+    if "-j" in argv and plan:
+        fake_dagster_cloud.plan(argv[argv.index("-j") + 1], plan)
+    env = fake_dagster_cloud.env(DAGSTER_CLOUD_URL="http://127.0.0.1:1")
+    del env["DAGSTER_CLOUD_ORGANIZATION"]
+    fake_code, fake_stdout, fake_stderr = run_cli(fake_dagster_cloud.bin_dir / "dagster-cloud", argv, env)
+    real_code, real_stdout, real_stderr = real_cli_results[case]
+    assert fake_code == real_code, (fake_stdout, fake_stderr, real_stdout, real_stderr)
+    # The real CLI prints the run status query's result dict in its error; the stand-in's wording may differ there.
+    assert [line.split(": {")[0] for line in fake_stdout] == [line.split(": {")[0] for line in real_stdout]
+    if real_code == 1:
+        assert comparable_stderr(fake_stderr) == comparable_stderr(real_stderr), (fake_stderr, real_stderr)
+
+
+def test_the_script_over_the_real_cli(dagster_plus, tmp_path):
+    """End to end: the script, the real CLI, the GraphQL stand-in; a failed run fails, in the deployment asked for."""
+    stand_in, url = dagster_plus
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DAGSTER_CLOUD_URL": url, **FAST}
+    env["DAGSTER_CLOUD_API_TOKEN"] = "placeholder-token"
+    stand_in.plans["script_fails"] = [["STARTED", "FAILURE"]]
+    stand_in.plans["script_succeeds"] = [["SUCCESS"]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failing = pool.submit(launch_run, env, job="script_fails")
+        succeeding = pool.submit(launch_run, env, job="script_succeeds")
+        failed, succeeded = failing.result(), succeeding.result()
+    assert failed.returncode == FAILED, output(failed)
+    assert "script_fails run" in failed.stderr
+    assert "failed (FAILURE)" in failed.stderr
+    assert succeeded.returncode == SUCCEEDED, output(succeeded)
+    assert f"{url}/prod/runs/" in succeeded.stdout
+    launches = [
+        r
+        for r in stand_in.requests
+        if r["variables"].get("executionParams", {}).get("selector", {}).get("jobName")
+        in ("script_fails", "script_succeeds")
+    ]
+    assert len(launches) == 2
+    for request in launches:
+        params = request["variables"]["executionParams"]
+        assert request["deployment"] == "prod"
+        assert params["selector"]["repositoryLocationName"] == "db_ops"
+        assert params["selector"]["repositoryName"] == "__repository__"
+        assert params["runConfigData"] == CLONE_CONFIG
+        assert params["executionMetadata"]["tags"] == [{"key": "github/pull_request", "value": "42"}]
+    status_queries = [r for r in stand_in.requests if "CliGetRunStatus" in r["query"]]
+    assert status_queries
+    assert all(r["deployment"] == "prod" for r in status_queries)
