@@ -29,8 +29,9 @@ from unittest import mock
 
 import numpy as np
 
-from benchmarks.child import REPO_ROOT, child_env, module_command, run_json
-from benchmarks.machine import load_average, machine_info
+from benchmarks.child import REPO_ROOT
+from benchmarks.machine import machine_info
+from benchmarks.materialize import run_local_child
 from benchmarks.server import ServerProcess
 from hn_core.client import HNClient, ProgressCallback
 from hn_core.fixtures import generate_items
@@ -54,23 +55,6 @@ def hours_of_the_fixture() -> tuple[list[int], dict[int, int]]:
         counts[moment - moment % HOUR] = counts.get(moment - moment % HOUR, 0) + 1
     complete = sorted(counts)[1:-1]
     return [complete[len(complete) * share // 6] for share in (1, 3, 5)], counts
-
-
-def run_child(module: str, argument: object, server: ServerProcess, scratch: str, name: str) -> dict[str, Any]:
-    env = child_env(
-        {
-            "DAGSTER_DEPLOYMENT": "local",
-            "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": None,
-            "HN_LOCAL_WAREHOUSE": None,
-            "HN_API_BASE_URL": server.base_url,
-            "HN_DUCKDB_PATH": str(Path(scratch) / f"{name}.duckdb"),
-        }
-    )
-    load_before, started = load_average(), time.perf_counter()
-    result = run_json(module_command(module, argument), env=env)
-    result["process_seconds"] = time.perf_counter() - started
-    result["load_average_before"], result["load_average_after"] = load_before, load_average()
-    return result
 
 
 class SimulatedHistory(HNClient):
@@ -162,12 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     results["items_per_hour_median"] = per_hour
     with ServerProcess(latency_ms=LATENCY_MS, items=FIXTURE_ITEMS) as server, tempfile.TemporaryDirectory() as scratch:
         results["hours"] = [
-            run_child("benchmarks.history_run", partition_key(hour), server, scratch, f"hour{index}")
-            for index, hour in enumerate(hours)
+            run_local_child(
+                "benchmarks.history_run", partition_key(hour), server.base_url, Path(scratch) / f"hour{i}.db"
+            )
+            for i, hour in enumerate(hours)
         ]
         results["refetch"] = []
         for n, covers in ((per_hour, "one hour's items"), (24 * per_hour, "24 hours' items")):
-            refetch = run_child("benchmarks.materialize_run", n, server, scratch, f"refetch{n}")
+            refetch = run_local_child("benchmarks.materialize_run", n, server.base_url, Path(scratch) / f"{n}.db")
             refetch["covers"] = covers
             results["refetch"].append(refetch)
     results["simulated_probes"] = simulated_probes()

@@ -228,7 +228,8 @@ def test_a_failed_id_next_to_an_edge_makes_the_search_refuse() -> None:
     items = {i: comment(i, start - HOUR + i * 40) for i in range(1, 200)}
     reference = timed_ids_by_hour(items)[start]
 
-    with pytest.raises(UncertainBoundaryError, match=f"Ids {reference[0]} lie between item {reference[0] - 1}"):
+    just_below = f"Ids {reference[0]}, just below id {reference[0] + 1} where a window begins or ends"
+    with pytest.raises(UncertainBoundaryError, match=just_below):
         find_id_window(FailingStub(items, {reference[0]}), start, start + HOUR)
 
 

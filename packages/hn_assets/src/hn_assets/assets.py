@@ -104,17 +104,7 @@ def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConf
     Too many failed ids, too many ``null`` answers, or no item at all: each raises ``dg.Failure`` naming the
     counts and the ids, with the fetch's metadata attached to the failure.
     """
-    problems = []
-    if len(result.failed) > config.max_failed_items:
-        problems.append(
-            f"{len(result.failed)} of {result.requested} items failed (max_failed_items is "
-            f"{config.max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
-        )
-    if len(result.missing_ids) > config.max_missing_share * result.requested:
-        problems.append(
-            f"{len(result.missing_ids)} of {result.requested} items were null (max_missing_share is "
-            f"{config.max_missing_share:g}): {id_list(result.missing_ids)}"
-        )
+    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share)
     if frame.empty:
         problems.append(f"none of the {result.requested} items requested is a live item")
     if problems:
@@ -136,6 +126,22 @@ def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFr
     frame = stories_frame(items)
     context.add_output_metadata(frame_metadata(frame, STORIES_PREVIEW))
     return frame
+
+
+def fetch_problems(result: FetchResult, max_failed_items: int, max_missing_share: float) -> list[str]:
+    """What makes a fetch untrustworthy: more failed ids, or ``null`` answers, than allowed, each named by id."""
+    problems = []
+    if len(result.failed) > max_failed_items:
+        problems.append(
+            f"{len(result.failed)} of {result.requested} items failed (max_failed_items is "
+            f"{max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
+        )
+    if len(result.missing_ids) > max_missing_share * result.requested:
+        problems.append(
+            f"{len(result.missing_ids)} of {result.requested} items were null (max_missing_share is "
+            f"{max_missing_share:g}): {id_list(result.missing_ids)}"
+        )
+    return problems
 
 
 def fetch_metadata(result: FetchResult) -> dict[str, Any]:

@@ -16,15 +16,15 @@ concurrency requests in flight.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from hn_assets.assets import ProgressLog, fetch_metadata
-from hn_assets.metadata import frame_metadata, id_list
+from hn_assets.assets import ITEMS_PREVIEW, ProgressLog, fetch_metadata, fetch_problems
+from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata, id_list
 from hn_core import HNClient
 from hn_core.client import FetchResult
 from hn_core.environment import Target
@@ -48,6 +48,17 @@ HOURLY = dg.HourlyPartitionsDefinition(start_date="2006-10-09-18:00", timezone="
 #: Where Dagster's partition where-clauses put the bounds they write as ``YYYY-MM-DD HH:MM:SS``.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 HISTORY_TABLE = "item_history"
+#: The columns of ITEMS, then the one each hour is cut by.
+HISTORY_SCHEMA = dg.TableSchema(
+    columns=[
+        *ITEMS_SCHEMA.columns,
+        dg.TableColumn(
+            HISTORY_TIME_COLUMN,
+            "datetime64[ns]",
+            description="`time` as a timestamp in UTC: the item belongs to the hour of this column's partition.",
+        ),
+    ]
+)
 #: Why an id of an hour's window has no row: the kinds ``ids_not_stored`` lists, in full.
 UNSTORED_KINDS = ("deleted", "untimed", "null", "failed")
 
@@ -78,6 +89,10 @@ class HistoryConfig(dg.Config):
     )
 
 
+def utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def unix_bounds(window: dg.TimeWindow) -> tuple[int, int]:
     """A partition's time window as Unix seconds, ``[start, end)``."""
     return int(window.start.timestamp()), int(window.end.timestamp())
@@ -86,7 +101,7 @@ def unix_bounds(window: dg.TimeWindow) -> tuple[int, int]:
 @dg.asset(
     name=HISTORY_TABLE,
     partitions_def=HOURLY,
-    metadata={"partition_expr": HISTORY_TIME_COLUMN},
+    metadata={"partition_expr": HISTORY_TIME_COLUMN, "dagster/column_schema": HISTORY_SCHEMA},
     group_name=HISTORY_GROUP,
     io_manager_key="warehouse_io_manager",
     pool=HN_API_POOL,
@@ -114,11 +129,12 @@ def item_history(
     except IdWindowError as error:
         raise dg.Failure(description=f"Nothing was written: {error}") from error
     if not window.complete:
+        newest = "has no item" if window.newest_time is None else f"has nothing newer than {utc(window.newest_time)}"
         raise dg.Failure(
             description=(
-                f"Nothing was written: hour {context.partition_key} is not over in the HN API yet. Its newest item "
-                f"(id {window.max_item_id}) has time {window.newest_time}, before the hour's end {end}, so more "
-                "items may still come; run this hour once the API has passed it."
+                f"Nothing was written: hour {context.partition_key} is not over in the HN API yet. The API {newest} "
+                f"(ids up to {window.max_item_id}), and the hour ends at {utc(end)}, so more items may still come; "
+                "run this hour once the API has passed it."
             ),
             metadata=window_metadata(window),
         )
@@ -134,7 +150,12 @@ def item_history(
     refuse_untrusted_hour(result, config, window)
     frame = history_frame(item for item in result.rows if not item.deleted and item.time is not None)
     context.add_output_metadata(
-        {**frame_metadata(frame), **window_metadata(window), **fetch_metadata(result), **unstored_metadata(result)}
+        {
+            **frame_metadata(frame, ITEMS_PREVIEW),
+            **window_metadata(window),
+            **fetch_metadata(result),
+            **unstored_metadata(result),
+        }
     )
     return frame
 
@@ -144,17 +165,7 @@ def refuse_untrusted_hour(result: FetchResult, config: HistoryConfig, window: Id
 
     An hour with no ids at all is fine (HN was quiet, or down): it is stored empty, replacing whatever it held.
     """
-    problems = []
-    if len(result.failed) > config.max_failed_items:
-        problems.append(
-            f"{len(result.failed)} of the hour's {result.requested} ids failed (max_failed_items is "
-            f"{config.max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
-        )
-    if len(result.missing_ids) > config.max_missing_share * result.requested:
-        problems.append(
-            f"{len(result.missing_ids)} of the hour's {result.requested} ids were null (max_missing_share is "
-            f"{config.max_missing_share:g}): {id_list(result.missing_ids)}"
-        )
+    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share)
     if problems:
         raise dg.Failure(
             description="Nothing was written, the hour keeps its last good rows: " + "; ".join(problems),
@@ -201,6 +212,11 @@ def unstored_metadata(result: FetchResult) -> dict[str, Any]:
 # -- checks: each reads the stored table with SQL, so that it sees what is stored, not what a run meant to store --
 
 
+def hourly_check(description: str) -> Any:
+    """``@dg.asset_check`` on one hour of ``item_history``: the check runs after each hour, for that hour."""
+    return dg.asset_check(asset=item_history, partitions_def=HOURLY, description=description)
+
+
 def hour_bounds(context: dg.AssetCheckExecutionContext) -> tuple[datetime, datetime]:
     window = HOURLY.time_window_for_partition_key(context.op_execution_context.partition_key)
     return window.start, window.end
@@ -222,11 +238,7 @@ def latest_materialization_metadata(context: dg.AssetCheckExecutionContext) -> M
     return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
 
 
-@dg.asset_check(
-    asset=item_history,
-    partitions_def=HOURLY,
-    description="Every id of the hour's window is stored once, or reported by id as deleted, null or failed.",
-)
+@hourly_check("Every id of the hour's window is stored once, or reported by id as deleted, untimed, null or failed.")
 def item_history_stores_its_id_window(
     context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
 ) -> dg.AssetCheckResult:
@@ -260,11 +272,7 @@ def item_history_stores_its_id_window(
     )
 
 
-@dg.asset_check(
-    asset=item_history,
-    partitions_def=HOURLY,
-    description="Every item stored under the hour was created inside it: its time is in [start, end).",
-)
+@hourly_check("Every item stored under the hour was created inside it: its time is in [start, end).")
 def item_history_times_are_inside_the_hour(
     context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
 ) -> dg.AssetCheckResult:
@@ -286,11 +294,7 @@ def item_history_times_are_inside_the_hour(
     )
 
 
-@dg.asset_check(
-    asset=item_history,
-    partitions_def=HOURLY,
-    description="No id stored under this hour is stored again, under this hour or any other.",
-)
+@hourly_check("No id stored under this hour is stored again, under this hour or any other.")
 def item_history_ids_are_in_one_hour(
     context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
 ) -> dg.AssetCheckResult:

@@ -260,9 +260,9 @@ class Timeline:
         if failed:
             reasons = "; ".join(f"{probe.item_id}: {probe.reason}" for probe in failed[:5])
             raise UncertainBoundaryError(
-                f"Ids {', '.join(str(probe.item_id) for probe in failed)} lie between item {previous} and the "
-                f"boundary {boundary} and could not be fetched, so either window may own them ({reasons}). "
-                "Nothing was written; retry when the API answers for them."
+                f"Ids {', '.join(str(probe.item_id) for probe in failed)}, just below id {boundary} where a window "
+                f"begins or ends, could not be fetched, so either window may own them ({reasons}). Nothing was "
+                "written; retry when the API answers for them."
             )
 
     def _insert_timed(self, item_id: int, time: int) -> None:
