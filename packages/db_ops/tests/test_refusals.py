@@ -171,7 +171,7 @@ def test_a_branch_deployment_drops_only_its_own_clone(use_environment, sql_log: 
 def test_staging_and_local_definitions_bind_no_snowflake_to_db_ops(
     environment: str, extra: dict, use_environment
 ) -> None:
-    """There, db_ops needs no credentials and any of its runs stops when resources start, naming production."""
+    """There, db_ops needs no credentials and any of its runs fails with one message, naming production."""
     use_environment(environment, **extra)
     definitions = defs()
 
@@ -179,8 +179,10 @@ def test_staging_and_local_definitions_bind_no_snowflake_to_db_ops(
         result = definitions.resolve_job_def(job_name).execute_in_process(
             run_config={"ops": {op: {"config": {"pr_id": "1"}}}}, raise_on_error=False
         )
-        assert f"{job_name} runs" in failure_message(result)
-        assert f"not in {environment}" in failure_message(result)
+        (failure,) = [event.event_specific_data for event in result.get_step_failure_events()]
+        assert failure.user_failure_data.description.startswith(f"{job_name} runs")
+        assert f"not in {environment}" in failure.user_failure_data.description
+        assert "RESOURCE_INIT_FAILURE" not in {event.event_type_value for event in result.all_events}
     resources = definitions.resources
     assert isinstance(resources["snowflake"], DatabaseOperationsElsewhere)
     assert isinstance(resources["branch_role"], DatabaseOperationsElsewhere)
@@ -243,3 +245,15 @@ def test_the_sweeper_keeps_anything_younger_than_a_day(days: float) -> None:
 def test_the_sweeper_s_age_is_at_most_ten_years(days: float) -> None:
     with pytest.raises(Exception, match="less than or equal to 3650"):
         SweepConfig(max_age_days=days)
+
+
+def test_the_ui_reads_every_job_and_op_description_as_markdown(use_environment) -> None:
+    """Descriptions come from docstrings: reStructuredText's double backticks would show literally."""
+    use_environment("production")
+    definitions = defs()
+
+    for job in definitions.jobs:
+        assert job.description, job.name
+        for node in job.graph.node_defs:
+            assert node.description, node.name
+            assert "``" not in node.description + job.description, node.name

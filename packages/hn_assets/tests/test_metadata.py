@@ -59,3 +59,17 @@ def test_a_materialization_reports_no_second_schema() -> None:
 
     assert "dataframe_columns" not in reported
     assert "dagster/column_schema" not in reported, "the schema is the asset's, shown once"
+
+
+def test_every_asset_check_and_job_has_a_markdown_description(use_environment) -> None:
+    """Descriptions are Markdown in the UI: reStructuredText's double backticks would show literally."""
+    from hn_assets.definitions import defs
+
+    use_environment("local")
+    definitions = defs()
+    descriptions = {str(spec.key): spec.description for spec in definitions.resolve_all_asset_specs()}
+    descriptions |= {str(check.key): check.description for check in definitions.resolve_asset_graph().asset_check_nodes}
+    descriptions |= {job.name: job.description for job in definitions.jobs if not job.name.startswith("__")}
+
+    assert all(descriptions.values()), descriptions
+    assert not [name for name, text in descriptions.items() if "``" in text]

@@ -24,4 +24,5 @@ def defs() -> dg.Definitions:
         jobs=[clone_prod, drop_prod_clone, *([sweep_stale_clones] if in_production else [])],
         schedules=[sweep_stale_clones_daily] if in_production else [],
         resources=build_db_ops_resources(target, os.environ),
+        executor=dg.in_process_executor,  # one op per job: a step process would only add seconds of imports
     )

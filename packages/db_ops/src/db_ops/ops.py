@@ -17,11 +17,11 @@ from hn_core.names import PRODUCTION_DATABASE, InvalidNameError, clone_database_
 
 @dg.op(required_resource_keys={"snowflake", "branch_role"}, tags={"kind": "snowflake"})
 def clone_production_database(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
-    """Replace ``PRODUCTION_CLONE_<PR>`` with a zero-copy clone of ``PRODUCTION`` owned by the branch role.
+    """Replace `PRODUCTION_CLONE_<PR>` with a zero-copy clone of `PRODUCTION` owned by the branch role.
 
-    Runs in production, with the role that owns ``PRODUCTION``: ``CREATE OR REPLACE ... CLONE`` is one atomic
+    Runs in production, with the role that owns `PRODUCTION`: `CREATE OR REPLACE ... CLONE` is one atomic
     statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one), then the clone is
-    handed to the branch role, which holds nothing on ``PRODUCTION`` itself.
+    handed to the branch role, which holds nothing on `PRODUCTION` itself.
     """
     clone = clone_database_name(resolve_pull_request_id(config, Operation.CLONE))
     branch_role = _branch_role(context.resources.branch_role.name)
@@ -49,7 +49,7 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
 
 @dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
 def drop_database_clone(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
-    """Drop ``PRODUCTION_CLONE_<PR>`` if it exists; any other name is refused before SQL is built."""
+    """Drop `PRODUCTION_CLONE_<PR>` if it exists; any other name is refused before SQL is built."""
     clone = clone_database_name(resolve_pull_request_id(config, Operation.DROP))
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from typing import NoReturn
 
 import dagster as dg
 
@@ -77,13 +78,19 @@ def require_placement(
 class DatabaseOperationsElsewhere(dg.ConfigurableResource):
     """Stands in for ``snowflake`` and ``branch_role`` where no db_ops job may run (staging, local).
 
-    A run stops when its resources start, before any op, saying where the job runs instead; so these environments
-    need no Snowflake credentials for db_ops at all.
+    These environments need no Snowflake credentials for db_ops at all. Each op checks where it runs before it
+    touches a resource, so a run here fails with that one message (which names where to run the job instead);
+    should anything still ask this stand-in for a connection or a role, it refuses the same way.
     """
 
     environment: str
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        job_name = context.dagster_run.job_name if context.dagster_run else ""
-        operation = Operation(job_name) if job_name in tuple(Operation) else Operation.CLONE
-        raise dg.Failure(refusal(operation, Environment(self.environment)))
+    def _refuse(self) -> NoReturn:
+        raise dg.Failure(refusal(Operation.CLONE, Environment(self.environment)))
+
+    def get_connection(self) -> NoReturn:
+        self._refuse()
+
+    @property
+    def name(self) -> str:
+        self._refuse()

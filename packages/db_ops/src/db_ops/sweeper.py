@@ -39,7 +39,7 @@ def stale_clones(created_on: dict[str, datetime], now: datetime, max_age: timede
 
 @dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
 def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> list[str]:
-    """Drop (or with ``dry_run`` only list) the clones older than ``max_age_days``; returns the names dropped.
+    """Drop (or with `dry_run` only list) the clones older than `max_age_days`; returns the names dropped.
 
     Only production sweeps: anywhere else the credentials may own other pull requests' clones, and a branch
     deployment runs a pull request's own code.

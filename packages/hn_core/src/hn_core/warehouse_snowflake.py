@@ -8,8 +8,8 @@ own, created with the declared column types (``hn_core.warehouse_columns``), and
 
 - a whole table is replaced by one statement, ``ALTER TABLE <target> SWAP WITH <staging>`` (or
   ``ALTER TABLE <staging> RENAME TO <target>`` the first time), which also carries a change of columns. Grants made
-  on the old table go with it (SWAP exchanges grants too): grant read access with ``FUTURE`` grants on the schema,
-  as ``deploy/snowflake`` does, so every new table has them;
+  on the old table go with it (SWAP exchanges grants too): give readers other than the owner ``FUTURE`` grants on
+  the schema, so every new table has them;
 - a partition is replaced by ``DELETE`` of its window and ``INSERT ... SELECT`` from the staging table, in one
   transaction (``BEGIN`` ... ``COMMIT``) that holds no DDL. A partitioned table's columns cannot change from one
   partition's write: a mismatch is refused before anything is written.
