@@ -330,7 +330,7 @@ HISTORY_CHECKS = [
 item_history_job = dg.define_asset_job(
     "refresh_item_history",
     selection=dg.AssetSelection.assets(item_history),
-    description="One hour of item_history (and its checks): the partition is the hour.",
+    description="Fetch one hour of Hacker News items into `item_history` (the partition is the hour), checks included.",
 )
 
 
