@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks.child import emit
 from benchmarks.guide_fetch import guide_fetch
 from benchmarks.process_stats import cpu_times, current_rss, open_sockets, peak_rss, reset_peak_rss
-from hn_core import HNAPIClient, items_frame, most_recent_ids
+from hn_core import HNAPIClient, HNItem, items_frame, most_recent_ids
 
 FETCHERS = ("guide", "client")
 WARMUP_ITEMS = {"guide": 20, "client": 300}
@@ -51,7 +51,7 @@ def measure_run(fetch: Fetch, count: int) -> dict[str, Any]:
     rss_after_fetch = current_rss()
     sockets_after_fetch = open_sockets()
     frame_started = time.perf_counter()
-    frame = items_frame(row for row in rows if row is not None)
+    frame = items_frame(rows)
     frame_seconds = time.perf_counter() - frame_started
     frame_bytes = int(frame.memory_usage(deep=True).sum())
     peak = peak_rss()
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.fetcher == "guide":
 
         def fetch(count: int) -> list[Any]:
-            return guide_fetch(args.base_url, count)
+            # Validated like the client's answers, so that both build the frame from the same items.
+            return [HNItem.model_validate(row) for row in guide_fetch(args.base_url, count) if row is not None]
 
     else:
         fetch = client_fetcher(args.base_url, args.concurrency)
