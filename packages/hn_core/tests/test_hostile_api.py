@@ -189,3 +189,30 @@ def test_parse_retry_after_date_in_the_future() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
 
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now=now) == 90.0
+
+
+def test_deeply_nested_json_fails_its_id_and_not_the_batch(hn_api_server: RunningHNAPI) -> None:
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting."""
+    hn_api_server.api.faults = Faults(bodies={323: b"[" * 200_000})
+
+    result = client(hn_api_server).fetch_items(IDS)
+
+    assert list(result.failed) == [323]
+    assert "Malformed JSON for item 323" in result.failed[323]
+    assert {item.id for item in result.rows} == served(hn_api_server) - {323}
+
+
+def test_a_compressed_answer_is_capped_by_its_size_once_decompressed(hn_api_server: RunningHNAPI) -> None:
+    """aiohttp decompresses on the fly: Content-Length is then the compressed size, not what lands in memory."""
+    import gzip
+
+    packed = gzip.compress(body(**{**GOOD, "id": 324, "text": "x" * 5_000_000}))
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+    answer = head + b"Content-Length: %d\r\n\r\n" % len(packed) + packed
+    hn_api_server.api.faults = Faults(raw_responses={324: answer})
+
+    result = client(hn_api_server).fetch_items(IDS)
+
+    assert list(result.failed) == [324]
+    assert "larger than the 1,048,576 bytes allowed" in result.failed[324]
+    assert len(packed) < 1_048_576, "the compressed answer itself is under the cap"

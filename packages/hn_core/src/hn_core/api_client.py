@@ -95,11 +95,7 @@ class HNAPIClient(ConfigurableResource, HNClient):
             backoff_seconds=self.backoff_seconds,
             max_response_bytes=self.max_response_bytes,
             max_retry_after_seconds=self.max_retry_after_seconds,
-            down_after_seconds=self.down_after_seconds,
         )
-
-    def item_url(self, item_id: int) -> str:
-        return f"{self.base_url}/v0/item/{item_id}.json"
 
     @property
     def max_item_url(self) -> str:

@@ -29,8 +29,9 @@ from yarl import URL
 
 from hn_core.client import HNFetchError
 
-#: Statuses worth another try: rate limiting and server-side failures.
-RETRYABLE_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+#: Statuses worth another try: timeouts, rate limiting and passing server-side failures (not 501 Not Implemented,
+#: 505 HTTP Version Not Supported and the like, which a retry cannot change).
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Retryable statuses that still prove the server is up and answering (it asks us to slow down).
 ALIVE_STATUSES = frozenset({408, 425, 429})
 
@@ -49,7 +50,6 @@ class FetchPolicy:
     backoff_seconds: float
     max_response_bytes: int
     max_retry_after_seconds: float
-    down_after_seconds: float
 
 
 class RetryableError(Exception):
@@ -230,17 +230,23 @@ async def _get_json_once(session: Session, url: str | URL, what: str) -> Any:
         timer.stop(task)
     try:
         return json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser's stack
         raise HNFetchError(f"Malformed JSON for {what} from {url}: {error}. First bytes: {body[:80]!r}") from error
 
 
 async def _read_body(response: aiohttp.ClientResponse, cap: int, what: str, url: str | URL) -> bytes:
-    """The body, refused as soon as it is known to exceed ``cap`` bytes: never more than ``cap`` held in memory."""
+    """The body, refused as soon as it is known to exceed ``cap`` bytes: never more than ``cap`` held in memory.
+
+    ``Content-Length`` refuses an answer before reading it; it bounds what is read only when the body is not
+    compressed (aiohttp decompresses as it reads, so a small compressed answer can unpack to gigabytes): a compressed
+    or unsized body is counted as it streams, decompressed.
+    """
     too_large = f"Could not fetch {what} from {url}: the answer is larger than the {cap:,} bytes allowed"
     if response.content_length is not None:
         if response.content_length > cap:
             raise HNFetchError(f"{too_large} (Content-Length {response.content_length:,}).")
-        return await response.read()
+        if "Content-Encoding" not in response.headers:
+            return await response.read()
     body = bytearray()
     async for chunk in response.content.iter_any():
         body += chunk
