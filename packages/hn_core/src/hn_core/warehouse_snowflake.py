@@ -112,7 +112,7 @@ class AtomicSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
                     cursor.execute(f"CREATE TABLE IF NOT EXISTS {target} {columns.definition()}")
                 replace_window(cursor, staging, target, columns, table_slice)
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {staging}")
+            cleanup(context, cursor, f"DROP TABLE IF EXISTS {staging}")
         row_count = len(obj)
         return dict(
             TableMetadataSet(partition_row_count=row_count, storage_kind="snowflake")
@@ -140,8 +140,21 @@ def replace_window(
         cursor.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {staging}")
         cursor.execute("COMMIT")
     except BaseException:
-        cursor.execute("ROLLBACK")
+        cleanup(None, cursor, "ROLLBACK")
         raise
+
+
+def cleanup(context: OutputContext | None, cursor: Any, statement: str) -> None:
+    """Run a cleanup statement without letting its failure hide the write's own outcome.
+
+    After a failed write the connection may be broken too: the write's error is the one to report, and a staging
+    table left behind (``<TABLE>__LOAD_<run>``) or a transaction Snowflake aborts with the session costs no data.
+    """
+    try:
+        cursor.execute(statement)
+    except Exception as error:
+        if context is not None:
+            context.log.warning(f"Could not clean up after the write ({statement}): {error}")
 
 
 class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
