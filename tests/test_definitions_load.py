@@ -80,3 +80,17 @@ def test_a_location_without_its_roles_fails_to_load_naming_them(
 
     with pytest.raises(ValueError, match=f"Missing environment variables .*: {missing}\\."):
         module_defs()
+
+
+def test_db_ops_imports_neither_pandas_nor_the_http_client() -> None:
+    """db_ops runs SQL only: importing hn_core for its names must not cost pandas' and aiohttp's import time."""
+    probe = (
+        "import os, sys\n"
+        "os.environ['DAGSTER_DEPLOYMENT'] = 'local'\n"
+        "from db_ops.definitions import defs\n"
+        "defs()\n"
+        "print(sorted(m for m in ('pandas', 'aiohttp') if m in sys.modules))\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert imported.strip() == "[]"

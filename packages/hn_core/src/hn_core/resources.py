@@ -24,7 +24,6 @@ from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
-from hn_core.api_client import HNAPIClient
 from hn_core.environment import ConfigurationError, Store, Target
 from hn_core.names import InvalidNameError, validate_identifier
 
@@ -95,6 +94,8 @@ def require_identifier(env: Mapping[str, str], variable: str) -> str:
 
 def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
     """Every resource of ``target``, under the shared keys."""
+    from hn_core.api_client import HNAPIClient  # aiohttp: only for the locations that fetch
+
     return {
         "hn_client": HNAPIClient(),
         "warehouse_io_manager": build_warehouse_io_manager(target, env),
