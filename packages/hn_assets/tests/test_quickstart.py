@@ -140,3 +140,13 @@ def test_quickstart_refuses_to_run_outside_local_duckdb(use_environment) -> None
 
     with pytest.raises(SystemExit, match="writes only to the local DuckDB file"):
         main([])
+
+
+def test_a_relative_warehouse_path_means_the_same_as_for_dg_dev(checkout: Path, use_environment) -> None:
+    """Run from a subfolder, HN_DUCKDB_PATH is still relative to the repository root, where `dg dev` runs."""
+    (checkout / "data").mkdir()
+    use_environment("local", HN_DUCKDB_PATH="data/quick.duckdb")
+
+    assert main(["--items", "10", "--fixture-size", "100"]) == 0
+
+    assert counts(checkout / "data" / "quick.duckdb")["ITEMS"] > 0

@@ -70,18 +70,15 @@ def repository_root(start: Path) -> Path | None:
 
 
 @contextmanager
-def project_instance() -> Iterator[dg.DagsterInstance]:
+def project_instance(in_checkout: bool) -> Iterator[dg.DagsterInstance]:
     """The instance `dg dev` would use: ``DAGSTER_HOME`` if set, else the repository root's ``dagster.yaml``.
 
-    Relative paths (the instance's storage, ``HN_DUCKDB_PATH``) mean the same as for `dg dev`, which always runs
-    from the repository root, so the quick start works from there too. Outside a checkout: a throwaway instance.
+    Run from the repository root (``main`` moves there). Outside a checkout: a throwaway instance.
     """
-    root = repository_root(Path.cwd())
-    if root is None:
+    if not in_checkout:
         with dg.DagsterInstance.ephemeral() as instance:
             yield instance
         return
-    os.chdir(root)
     with get_possibly_temporary_instance_for_cli(
         "hn-quickstart", logger=logging.getLogger("hn_quickstart")
     ) as instance:
@@ -133,6 +130,10 @@ def summary(result: dg.ExecuteInProcessResult, target_path: str, schema: str, co
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    root = repository_root(Path.cwd())
+    if root is not None:
+        # Where `dg dev` always runs: relative paths (the instance's storage, HN_DUCKDB_PATH) mean the same here.
+        os.chdir(root)
     target = resolve_target(os.environ)
     if target.environment is not Environment.LOCAL or target.store is not Store.DUCKDB:
         raise SystemExit(
@@ -143,11 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     api = OfflineHNAPI(generate_items(args.fixture_size))
     log_level = "DEBUG" if args.verbose else "INFO"
     with (
-        project_instance() as instance,
+        project_instance(root is not None) as instance,
         serve_in_thread(api) as base_url,
         mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}),
     ):
-        target = resolve_target(os.environ)  # relative paths now mean what they mean to `dg dev`
         definitions = defs()
         if instance.is_persistent:
             prepare_pools(instance, definitions)
