@@ -287,3 +287,17 @@ def test_a_duckdb_file_held_by_another_process_fails_naming_that_process(tmp_pat
 
 
 HOLD_FILE = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(120)"
+
+
+def test_the_duckdb_query_resource_reads_and_cannot_write(tmp_path: Path) -> None:
+    from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+    from hn_core.warehouse_query import DuckDBWarehouseQuery
+
+    path = str(tmp_path / "queried.duckdb")
+    warehouse = Warehouse("duckdb", lambda: WarehouseDuckDBIOManager(database=path, schema=SCHEMA), *[None] * 3)
+    assert write(warehouse, GOOD).success
+    query = DuckDBWarehouseQuery(database=path, schema_name=SCHEMA)
+
+    assert query.rows(f"SELECT count(*) FROM {query.table('items')}") == [(3,)]
+    with pytest.raises(duckdb.InvalidInputException, match="read-only"):
+        query.rows(f"DELETE FROM {query.table('items')}")

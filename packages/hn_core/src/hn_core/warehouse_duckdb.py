@@ -52,12 +52,12 @@ def _holder(message: str) -> str:
     return f"PID {pid} ({command})"
 
 
-def open_warehouse(path: str, config: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: str, config: Mapping[str, Any], *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file, waiting at most ``LOCK_WAIT_SECONDS`` for another process's lock."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
-            return duckdb.connect(path, read_only=False, config=dict(config))
+            return duckdb.connect(path, read_only=read_only, config=dict(config))
         except duckdb.IOException as error:
             message = str(error)
             if "Could not set lock" not in message:

@@ -48,7 +48,7 @@ class DuckDBWarehouseQuery(WarehouseQuery):
     def rows(self, sql: str) -> list[Row]:
         from hn_core.warehouse_duckdb import open_warehouse
 
-        with closing(open_warehouse(self.database, {})) as connection:
+        with closing(open_warehouse(self.database, {}, read_only=True)) as connection:
             return connection.execute(sql).fetchall()
 
     def column(self, name: str) -> str:
