@@ -3,7 +3,6 @@ with the data (the preview of a 5 MB text is the preview of its start)."""
 
 from __future__ import annotations
 
-import dagster as dg
 import pandas as pd
 
 from hn_assets import comments, items, stories
@@ -49,16 +48,6 @@ def test_each_asset_has_one_column_schema_describing_every_column() -> None:
         assert [column.name for column in schema.columns] == list(ITEMS_COLUMNS)
         assert all(column.description for column in schema.columns)
         assert [column.type for column in schema.columns] == list(ITEMS_DTYPES.values())
-
-
-def test_a_materialization_reports_no_second_schema() -> None:
-    frame = items_with_text("hello")
-    with dg.build_asset_context() as context:
-        stories(context=context, items=frame)
-        reported = context.get_output_metadata("result")
-
-    assert "dataframe_columns" not in reported
-    assert "dagster/column_schema" not in reported, "the schema is the asset's, shown once"
 
 
 def test_every_asset_check_and_job_has_a_markdown_description(use_environment) -> None:

@@ -10,8 +10,8 @@ import os
 
 import dagster as dg
 
-from hn_assets.assets import comments, items, stories
-from hn_assets.automation import with_automation
+from hn_assets.assets import GROUP, comments, items, stories
+from hn_assets.automation import REFRESH_JOB, with_automation
 from hn_assets.checks import ALL_CHECKS
 from hn_assets.history import history_definitions
 from hn_core.environment import resolve_target
@@ -30,8 +30,8 @@ def defs() -> dg.Definitions:
         resources=build_resources(target, os.environ),
         jobs=[
             dg.define_asset_job(
-                "refresh_hacker_news",
-                selection=dg.AssetSelection.groups("hacker_news"),
+                REFRESH_JOB,
+                selection=dg.AssetSelection.groups(GROUP),
                 description=(
                     "Fetch the N most recent Hacker News items (`base_item_id` in the `items` config) and replace "
                     "`items`, `comments` and `stories` with them, checks included."

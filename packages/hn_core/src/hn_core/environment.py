@@ -21,6 +21,7 @@ from hn_core.names import (
     PRODUCTION_DATABASE,
     InvalidNameError,
     clone_database_name,
+    parse_pull_request_id,
     validate_identifier,
 )
 
@@ -89,17 +90,16 @@ def resolve_target(env: Mapping[str, str] | None = None) -> Target:
             "it may rename only the local and staging databases. Unset it in this deployment."
         )
     if environment is Environment.BRANCH:
-        pull_request_id = env.get("DAGSTER_CLOUD_PULL_REQUEST_ID")
+        given = env.get("DAGSTER_CLOUD_PULL_REQUEST_ID")
         try:
-            database = clone_database_name(pull_request_id)
+            pull_request_id = parse_pull_request_id(given)
         except InvalidNameError as error:
             raise ConfigurationError(
                 f"This is a branch deployment (DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT=1) but "
-                f"DAGSTER_CLOUD_PULL_REQUEST_ID is {pull_request_id!r}: {error}"
+                f"DAGSTER_CLOUD_PULL_REQUEST_ID is {given!r}: {error}"
             ) from error
-        target = Target(
-            environment, Store.SNOWFLAKE, HACKER_NEWS_SCHEMA, database, pull_request_id=int(pull_request_id)
-        )
+        database = clone_database_name(pull_request_id)
+        target = Target(environment, Store.SNOWFLAKE, HACKER_NEWS_SCHEMA, database, pull_request_id=pull_request_id)
     elif environment is Environment.LOCAL:
         target = _local_target(env)
     else:
