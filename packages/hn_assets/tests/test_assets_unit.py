@@ -34,7 +34,8 @@ STUB_DATA = {
 
 
 def typed(records: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(records, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
+    rows = [{"dead": False, **record} for record in records]  # the API leaves `dead` out unless true
+    return pd.DataFrame.from_records(rows, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
 
 
 EXPECTED_STORY = {
@@ -114,16 +115,21 @@ def test_a_split_without_rows_is_an_empty_typed_table() -> None:
 
 
 def test_an_api_answering_null_for_every_id_fails_before_writing() -> None:
-    with pytest.raises(dg.Failure, match=r"^Nothing was written.*2 of 2 items were null .*: 1, 2; none of the 2"):
-        run_items(2, {1: None, 2: None})
+    with pytest.raises(
+        dg.Failure, match=r"^Nothing was written.*60 of 60 items were null .*: 1, 2, 3.*; none of the 60"
+    ):
+        run_items(60, dict.fromkeys(range(1, 61)))
 
 
-def test_too_many_null_answers_fail_before_writing() -> None:
+def test_too_many_null_answers_fail_before_writing_once_past_the_grace_count() -> None:
     data = {101: STORY, 102: COMMENT, 103: None, 104: None}
 
-    with pytest.raises(dg.Failure, match=r"2 of 4 items were null \(max_missing_share is 0.2\): 103, 104"):
-        run_items(4, data)
-    assert run_items(4, data, max_missing_share=0.5)["id"].tolist() == [101, 102]
+    with pytest.raises(
+        dg.Failure, match=r"2 of 4 items were null \(max_missing_share is 0.2 past missing_grace_count 1\): 103, 104"
+    ):
+        run_items(4, data, missing_grace_count=1)
+    assert run_items(4, data, missing_grace_count=1, max_missing_share=0.5)["id"].tolist() == [101, 102]
+    assert run_items(4, data)["id"].tolist() == [101, 102], "two null answers are within the default grace count"
 
 
 def test_only_deleted_items_fail_before_writing() -> None:

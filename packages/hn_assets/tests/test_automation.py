@@ -122,11 +122,13 @@ def repository_concurrency() -> dict:
     return yaml.safe_load((REPOSITORY_ROOT / "dagster.yaml").read_text())["concurrency"]
 
 
-def backfill_hours(instance: dg.DagsterInstance, context: WorkspaceProcessContext, count: int) -> list[str]:
-    hours = [f"2026-11-20-{hour:02d}:00" for hour in range(count)]
+def backfill_hours(
+    instance: dg.DagsterInstance, context: WorkspaceProcessContext, count: int, day: int = 20
+) -> list[str]:
+    hours = [f"2026-11-{day:02d}-{hour:02d}:00" for hour in range(count)]
     instance.add_backfill(
         PartitionBackfill.from_asset_partitions(
-            backfill_id=f"history{count}",
+            backfill_id=f"history{day}-{count}",
             asset_graph=context.create_request_context().asset_graph,
             partition_names=hours,
             asset_selection=[item_history.key],
@@ -157,10 +159,11 @@ def statuses(instance: dg.DagsterInstance) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("environment", "pull_request_id", "limit"), [("local", None, 1), ("production", None, 3), ("branch", 42, 2)]
 )
-def test_a_backfill_fetches_at_most_the_pool_limit_of_hours_at_once(
+def test_backfills_run_their_hours_in_one_run_each_and_at_most_the_pool_limit_at_once(
     environment, pull_request_id, limit, use_environment
 ) -> None:
-    """One run per hour, each holding a slot of the ``hn_api`` pool for its whole length (pool granularity ``run``).
+    """A backfill of 12 hours is one run (``BackfillPolicy.single_run``) of the whole range, holding a slot of the
+    ``hn_api`` pool for its whole length (pool granularity ``run``); several backfills start at most the limit.
 
     The limit is set explicitly, as the README says to (``dagster instance concurrency set hn_api 1`` on a laptop, the
     deployment's concurrency settings in Dagster+): Dagster 1.13 applies ``default_limit`` to a pool only from the
@@ -173,7 +176,11 @@ def test_a_backfill_fetches_at_most_the_pool_limit_of_hours_at_once(
 
     with deployment(concurrency) as (instance, context):
         instance.event_log_storage.set_concurrency_slots(HN_API_POOL, limit)
-        hours = backfill_hours(instance, context, 12)
+        backfills = [backfill_hours(instance, context, 12, day) for day in range(10, 10 + limit + 2)]
+        ranges = sorted(
+            (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+            for run in instance.get_runs()
+        )
         queued = statuses(instance)
 
         drain_queue(context)
@@ -184,7 +191,8 @@ def test_a_backfill_fetches_at_most_the_pool_limit_of_hours_at_once(
         second_wave = statuses(instance)
         pools = {frozenset(run.run_op_concurrency.all_pools) for run in instance.get_runs()}
 
-    assert queued == {"QUEUED": len(hours)}
-    assert first_wave == {"STARTING": limit, "QUEUED": len(hours) - limit}
-    assert second_wave == {"STARTING": limit, "CANCELED": 1, "QUEUED": len(hours) - limit - 1}
+    assert ranges == [(hours[0], hours[-1]) for hours in backfills]
+    assert queued == {"QUEUED": len(backfills)}
+    assert first_wave == {"STARTING": limit, "QUEUED": len(backfills) - limit}
+    assert second_wave == {"STARTING": limit, "CANCELED": 1, "QUEUED": len(backfills) - limit - 1}
     assert pools == {frozenset({HN_API_POOL})}

@@ -81,7 +81,7 @@ def test_comments_match_items_fails_on_a_missing_and_a_stray_row(warehouse: Path
         warehouse,
         "DELETE FROM HACKER_NEWS.COMMENTS WHERE id = (SELECT min(id) FROM HACKER_NEWS.COMMENTS)",
         "INSERT INTO HACKER_NEWS.COMMENTS SELECT 999999, parent, time, type, user_id, text, kids, score, title, "
-        "descendants, url FROM HACKER_NEWS.COMMENTS LIMIT 1",
+        "descendants, url, dead FROM HACKER_NEWS.COMMENTS LIMIT 1",
     )
 
     check = run_checks()["comments_match_items"]

@@ -59,15 +59,15 @@ def tables(request: pytest.FixtureRequest, use_environment, tmp_path: Path, hn_a
 def test_an_api_answering_null_for_every_id_fails_the_run_and_keeps_the_tables(
     tables, hn_api_server: RunningHNAPI
 ) -> None:
-    assert run(40).success
+    assert run(60).success
     before = tables()
     hn_api_server.api.faults = Faults(null_share=1.0)
 
-    result = run(40)
+    result = run(60)
 
     assert not result.success
     assert "Nothing was written" in failure_description(result)
-    assert "40 of 40 items were null" in failure_description(result)
+    assert "60 of 60 items were null" in failure_description(result)
     assert tables() == before
 
 

@@ -1,13 +1,14 @@
-"""The hourly history end to end: real HTTP to the offline server, one run per hour as a backfill launches them,
-the real I/O managers (DuckDB, and the Snowflake emulator in production and a branch deployment), read back with SQL.
-"""
+"""The hourly history end to end, on items as irregular as the live site's: real HTTP to the offline server, runs of
+one hour and of a backfill's whole range, the real I/O managers (DuckDB, and the Snowflake emulator in production
+and a branch deployment), read back with SQL. Every id from the first stored hour's edge to the last is stored once,
+or listed in the ledger as deleted, null or failed, whatever order runs happen in."""
 
 from __future__ import annotations
 
-import itertools
 import json
+import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,48 +16,58 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pandas.testing import assert_frame_equal
 
 from hn_assets.definitions import defs
-from hn_assets.history import HISTORY_CHECKS
+from hn_assets.history import sql_hour
+from hn_assets.history_checks import HISTORY_CHECKS
 from hn_core import HNItem
-from hn_core.client import Item
+from hn_core.client import Item, StubHNClient
 from hn_core.fixtures import ItemMix, ItemTiming, generate_items
+from hn_core.id_window import HourWindow, find_edges
 from hn_core.model import ITEMS_DTYPES
 from hn_core.offline_server import Faults, OfflineHNAPI, serve_in_thread
 from hn_core.transforms import history_frame
 from hn_testing.hn_api import RunningHNAPI
 
 HOUR = 3600
-#: About 300 items in 24 hours (four minutes apart on average) with one hour of no items at all (hour 11).
-TIMING = ItemTiming(first_time=1_700_001_000, seconds_per_item=240, quiet_share=0.01, quiet_seconds=(3600, 7200))
-ITEMS = generate_items(440, seed=1, mix=ItemMix(null=0.05, deleted=0.05), timing=TIMING)
+#: About 300 items in 24 hours (four minutes apart on average), an hour with no items at all (hour 11), and far more
+#: irregular than the live site: one id in 25 a few seconds before the id below it, one story in 5 re-dated hours
+#: later, stretches of never-created ids, dead items.
+TIMING = ItemTiming(
+    first_time=1_700_001_000,
+    seconds_per_item=240,
+    quiet_share=0.01,
+    quiet_seconds=(3600, 7200),
+    out_of_order_share=0.04,
+    redated_share=0.2,
+)
+MIX = ItemMix(null=0.05, deleted=0.05, dead=0.05, null_stretch_share=0.01, null_stretch_ids=(5, 15))
+ITEMS = generate_items(440, seed=1, mix=MIX, timing=TIMING)
 FIRST_HOUR = TIMING.first_time - TIMING.first_time % HOUR
 HOURS = [FIRST_HOUR + h * HOUR for h in range(24)]
-COLUMN_DTYPES = {**ITEMS_DTYPES, "created_at": "datetime64[ns]"}
+COLUMN_DTYPES = {**ITEMS_DTYPES, "created_at": "datetime64[ns]", "partition_hour": "datetime64[ns]"}
+COLUMN_DTYPES["time_outside_hour"] = "bool"
 
 
 def partition_key(hour: int) -> str:
     return datetime.fromtimestamp(hour, UTC).strftime("%Y-%m-%d-%H:%M")
 
 
-def expected_history(items: dict[int, Item | None], hours: list[int]) -> pd.DataFrame:
-    """Brute force: every live item whose time falls in one of ``hours``, as the history stores it."""
-    wanted = [
-        HNItem.model_validate(item)
-        for item in items.values()
-        if item is not None and not item.get("deleted") and hours[0] <= item["time"] < hours[-1] + HOUR
-    ]
-    return history_frame(wanted)
-
-
 @dataclass
 class Warehouse:
-    """Where a run stores the history, and how a test reads it back or damages it with SQL."""
+    """Where a run stores the history, and how a test reads it (and its ledger) back or damages it with SQL."""
 
     read: Callable[[], pd.DataFrame]
+    windows: Callable[[], list[tuple[int, int, int]]]
     execute: Callable[[str], list[tuple]]
-    table: str
+    schema: str
+
+
+def ledger_rows(execute: Callable[[str], list[tuple]], schema: str) -> list[tuple[int, int, int]]:
+    rows = execute(f"SELECT partition_hour, first_id, end_id FROM {schema}.ITEM_HISTORY_WINDOWS ORDER BY 1")
+    return [(int(hour.replace(tzinfo=UTC).timestamp()), first, end) for hour, first, end in rows]
 
 
 @pytest.fixture
@@ -69,53 +80,52 @@ def history_api() -> Iterator[RunningHNAPI]:
 
 @pytest.fixture
 def instance() -> dg.DagsterInstance:
-    """The runs' instance: in memory, kept for the test, so that checks read the materializations runs recorded."""
+    """The runs' instance: in memory, kept for the test."""
     return dg.DagsterInstance.ephemeral()
 
 
-@pytest.fixture
-def local_warehouse(use_environment, tmp_path: Path, history_api: RunningHNAPI) -> Warehouse:
-    path = str(tmp_path / "history.duckdb")
-    use_environment("local", HN_DUCKDB_PATH=path, HN_API_BASE_URL=history_api.base_url)
-
+def duckdb_warehouse(path: str) -> Warehouse:
     def execute(sql: str) -> list[tuple]:
         with duckdb.connect(path) as connection:
             return connection.execute(sql).fetchall()
 
     def read() -> pd.DataFrame:
         with duckdb.connect(path, read_only=True) as connection:
-            frame = connection.sql("SELECT * FROM HACKER_NEWS.ITEM_HISTORY ORDER BY id").df()
+            frame = connection.sql("SELECT * FROM HACKER_NEWS.item_history ORDER BY id").df()
         return frame.astype(COLUMN_DTYPES)
 
-    return Warehouse(read, execute, "HACKER_NEWS.ITEM_HISTORY")
+    return Warehouse(read, lambda: ledger_rows(execute, "HACKER_NEWS"), execute, "HACKER_NEWS")
+
+
+@pytest.fixture
+def local_warehouse(use_environment, tmp_path: Path, history_api: RunningHNAPI) -> Warehouse:
+    path = str(tmp_path / "history.duckdb")
+    use_environment("local", HN_DUCKDB_PATH=path, HN_API_BASE_URL=history_api.base_url)
+    return duckdb_warehouse(path)
 
 
 def snowflake_warehouse(emulator, database: str) -> Warehouse:
-    table = f"{database}.HACKER_NEWS.ITEM_HISTORY"
-
     def read() -> pd.DataFrame:
-        frame = emulator.read_table(table).rename(columns=str.lower)
+        frame = emulator.read_table(f"{database}.HACKER_NEWS.ITEM_HISTORY").rename(columns=str.lower)
         return frame.astype(COLUMN_DTYPES).sort_values("id").reset_index(drop=True)
 
-    return Warehouse(read, emulator.execute, table)
+    schema = f"{database}.HACKER_NEWS"
+    return Warehouse(read, lambda: ledger_rows(emulator.execute, schema), emulator.execute, schema)
 
 
-def run_hour(hour: int, instance: dg.DagsterInstance, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
-    """One run of one hour, as a backfill or the schedule launches it, on the location as it loads."""
+def run_hours(first: int, last: int, instance: dg.DagsterInstance, run_config: dict | None = None):
+    """One run of the hours ``first..last``, as a backfill (single-run policy) or the schedule launches it."""
     job = defs().resolve_job_def("refresh_item_history")
-    return job.execute_in_process(
-        partition_key=partition_key(hour), instance=instance, run_config=run_config, raise_on_error=False
-    )
+    tags = {ASSET_PARTITION_RANGE_START_TAG: partition_key(first), ASSET_PARTITION_RANGE_END_TAG: partition_key(last)}
+    if first == last:
+        return job.execute_in_process(
+            partition_key=partition_key(first), instance=instance, run_config=run_config, raise_on_error=False
+        )
+    return job.execute_in_process(tags=tags, instance=instance, run_config=run_config, raise_on_error=False)
 
 
-def backfill(hours: list[int], instance: dg.DagsterInstance) -> list[dg.ExecuteInProcessResult]:
-    return [run_hour(hour, instance) for hour in hours]
-
-
-def materialization(result: dg.ExecuteInProcessResult) -> dict:
-    return {
-        key: value.value for key, value in result.asset_materializations_for_node("item_history")[0].metadata.items()
-    }
+def run_hour(hour: int, instance: dg.DagsterInstance, run_config: dict | None = None):
+    return run_hours(hour, hour, instance, run_config)
 
 
 def failure(result: dg.ExecuteInProcessResult) -> str:
@@ -123,149 +133,191 @@ def failure(result: dg.ExecuteInProcessResult) -> str:
     return event.user_failure_data.description if event.user_failure_data else event.error.message
 
 
-def assert_backfill_stored_every_item_once(results: list[dg.ExecuteInProcessResult], warehouse: Warehouse) -> None:
-    assert [result.success for result in results] == [True] * len(results)
-    checks = [(e.check_name, e.passed) for result in results for e in result.get_asset_check_evaluations()]
-    assert len(checks) == 3 * len(results)
-    assert all(passed for _, passed in checks), [check for check in checks if not check[1]]
-    windows = [materialization(result) for result in results]
-    for earlier, later in itertools.pairwise(windows):
-        assert earlier["last_id"] + 1 == later["first_id"], "adjacent hours: contiguous ids, no gap, no overlap"
-    assert_frame_equal(warehouse.read(), expected_history(ITEMS, HOURS))
+def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, dg.AssetCheckSeverity]]:
+    return {e.check_name: (e.passed, e.severity) for e in result.get_asset_check_evaluations()}
 
 
-def test_a_24_hour_backfill_into_duckdb_stores_every_item_once(local_warehouse: Warehouse, instance) -> None:
-    results = backfill(HOURS, instance)
-
-    assert_backfill_stored_every_item_once(results, local_warehouse)
-    per_hour = local_warehouse.execute(
-        "SELECT date_trunc('hour', created_at), count(*), count(DISTINCT id), min(time), max(time) "
-        "FROM HACKER_NEWS.ITEM_HISTORY GROUP BY 1 ORDER BY 1"
-    )
-    expected = expected_history(ITEMS, HOURS)
-    expected_per_hour = expected.groupby(expected["created_at"].dt.floor("h"))["id"].count()
-    assert [(moment, rows) for moment, rows, *_ in per_hour] == list(expected_per_hour.items())
-    assert all(rows == distinct for _, rows, distinct, *_ in per_hour)
-    assert all(
-        moment.timestamp() <= first <= last < moment.timestamp() + HOUR
-        for moment, _, _, first, last in ((m.replace(tzinfo=UTC), *rest) for m, *rest in per_hour)
-    )
-    quiet = materialization(results[11])
-    assert (quiet["id_count"], quiet["dagster/row_count"]) == (0, 0), "hour 11 has no items and is stored empty"
+def expected_history(items: dict[int, Item | None], windows: list[tuple[int, int, int]]) -> pd.DataFrame:
+    """Every live item the API serves with an id in the stored windows, under the hour of its window."""
+    hour_windows = [HourWindow(hour, hour + HOUR, first, end) for hour, first, end in windows]
+    live = [
+        HNItem.model_validate(item)
+        for item_id, item in items.items()
+        if item is not None and not item.get("deleted") and windows[0][1] <= item_id < windows[-1][2]
+    ]
+    return history_frame(live, hour_windows)
 
 
-@pytest.mark.parametrize(
-    ("environment", "pull_request_id", "database"),
-    [("production", None, "PRODUCTION"), ("branch", 42, "PRODUCTION_CLONE_42")],
-)
-def test_a_24_hour_backfill_into_snowflake_writes_only_its_database(
-    environment, pull_request_id, database, use_environment, snowflake_emulator, history_api, instance
-) -> None:
-    use_environment(environment, pull_request_id, HN_API_BASE_URL=history_api.base_url)
-    if environment == "branch":
-        snowflake_emulator.create_database(database)  # clone_prod made it; see db_ops for the clone itself
-    before = {name: snowflake_emulator.tables(name) for name in snowflake_emulator.databases()}
-
-    results = backfill(HOURS, instance)
-
-    assert_backfill_stored_every_item_once(results, snowflake_warehouse(snowflake_emulator, database))
-    after = {name: snowflake_emulator.tables(name) for name in snowflake_emulator.databases()}
-    assert after == {**before, database: {"HACKER_NEWS.ITEM_HISTORY"}}
-    per_hour = snowflake_emulator.execute(
-        f"SELECT DATE_TRUNC('HOUR', created_at) AS hour, COUNT(*), COUNT(DISTINCT id) "
-        f"FROM {database}.HACKER_NEWS.ITEM_HISTORY GROUP BY hour ORDER BY hour"
-    )
-    assert sum(rows for _, rows, _ in per_hour) == len(expected_history(ITEMS, HOURS))
-    assert all(rows == distinct for _, rows, distinct in per_hour)
+def assert_every_id_stored_once(warehouse: Warehouse, items: dict[int, Item | None], hours: list[int]) -> None:
+    """The ledger covers ``hours`` with windows that tile; each id in them is stored once, in its window's hour, as
+    the API serves it; flags say exactly which times are outside their hour; nothing else is stored."""
+    windows = warehouse.windows()
+    assert [hour for hour, _, _ in windows] == hours
+    assert [first for _, first, _ in windows[1:]] == [end for _, _, end in windows[:-1]], "no gap, no overlap"
+    stored = warehouse.read()
+    assert stored["id"].is_unique
+    assert_frame_equal(stored, expected_history(items, windows))
+    times = stored["time"].astype("float64")
+    hour_start = stored["partition_hour"].astype("int64") // 10**9
+    brute_outside = times.isna() | (times < hour_start) | (times >= hour_start + HOUR)
+    assert stored["time_outside_hour"].tolist() == brute_outside.tolist()
+    in_range = [
+        i for i, item in items.items() if item and not item.get("deleted") and item["time"] // HOUR * HOUR in hours
+    ]
+    assert len(set(in_range) - set(stored["id"])) <= 0.1 * len(in_range), "only re-dated or edge items elsewhere"
 
 
-def edited(item_id: int, **changes: object) -> bytes:
-    return json.dumps({**ITEMS[item_id], **changes}).encode()
-
-
-def live_ids_in(hour: int) -> list[int]:
-    return [i for i, item in ITEMS.items() if item and not item.get("deleted") and hour <= item["time"] < hour + HOUR]
-
-
-def live_id_in(hour: int) -> int:
-    """A live item of ``hour`` away from its edges."""
-    ids = live_ids_in(hour)
-    return ids[len(ids) // 2]
-
-
-@pytest.mark.parametrize("store", ["duckdb", "snowflake"])
-def test_rerunning_one_hour_replaces_that_hour_and_nothing_else(
+@pytest.mark.parametrize("store", ["duckdb", "snowflake-production", "snowflake-branch"])
+def test_a_24_hour_backfill_in_one_run_stores_every_id_once(
     store, request, use_environment, history_api, instance
 ) -> None:
     if store == "duckdb":
         warehouse = request.getfixturevalue("local_warehouse")
     else:
-        use_environment("production", HN_API_BASE_URL=history_api.base_url)
-        warehouse = snowflake_warehouse(request.getfixturevalue("snowflake_emulator"), "PRODUCTION")
-    hours = HOURS[:4]
-    assert all(result.success for result in backfill(hours, instance))
-    before = warehouse.read()
-    changed_in_hour, changed_elsewhere = live_id_in(hours[2]), live_id_in(hours[1])
+        emulator = request.getfixturevalue("snowflake_emulator")
+        database = "PRODUCTION" if store.endswith("production") else "PRODUCTION_CLONE_42"
+        use_environment(
+            store.removeprefix("snowflake-"),
+            42 if database != "PRODUCTION" else None,
+            HN_API_BASE_URL=history_api.base_url,
+        )
+        if database != "PRODUCTION":
+            emulator.create_database(database)  # clone_prod made it; see db_ops for the clone itself
+        before = {name: emulator.tables(name) for name in emulator.databases()}
+        warehouse = snowflake_warehouse(emulator, database)
+
+    result = run_hours(HOURS[0], HOURS[-1], instance)
+
+    assert result.success, failure(result)
+    assert_every_id_stored_once(warehouse, ITEMS, HOURS)
+    outcomes = check_outcomes(result)
+    assert outcomes.pop("item_history_times_outside_their_hour") == (False, dg.AssetCheckSeverity.WARN)
+    assert outcomes == dict.fromkeys(
+        [
+            "item_history_stores_its_id_window",
+            "item_history_ids_are_in_one_hour",
+            "item_history_windows_are_contiguous",
+        ],
+        (True, dg.AssetCheckSeverity.ERROR),
+    )
+    materialization = result.asset_materializations_for_node("item_history")
+    assert len(materialization) == 24, "one materialization per hour of the range"
+    metadata = {key: value.value for key, value in materialization[0].metadata.items()}
+    assert metadata["dagster/partition_row_count"] == len(warehouse.read())
+    assert metadata["time_outside_hour_count"] == int(warehouse.read()["time_outside_hour"].sum()) > 0
+    assert metadata["dead_count"] == int(warehouse.read()["dead"].sum()) > 0
+    quiet = [(hour, first, end) for hour, first, end in warehouse.windows() if hour == HOURS[11]]
+    assert quiet[0][1] == quiet[0][2], "hour 11 has no items: an empty window, recorded"
+    if store != "duckdb":
+        after = {name: emulator.tables(name) for name in emulator.databases()}
+        assert after == {**before, database: {"HACKER_NEWS.ITEM_HISTORY", "HACKER_NEWS.ITEM_HISTORY_WINDOWS"}}
+
+
+def test_adjacent_hours_run_one_by_one_in_any_order_store_every_id_once(local_warehouse, instance) -> None:
+    hours = HOURS[2:10]
+    order = [*hours, *hours]
+    random.Random(4).shuffle(order)
+
+    results = [run_hour(hour, instance) for hour in order]
+
+    assert all(result.success for result in results), [failure(r) for r in results if not r.success]
+    assert all(
+        passed
+        for result in results
+        for name, (passed, _) in check_outcomes(result).items()
+        if name != "item_history_times_outside_their_hour"
+    )
+    assert_every_id_stored_once(local_warehouse, ITEMS, hours)
+
+
+def straddling(items: dict[int, Item | None], hour: int) -> tuple[dict[int, Item | None], list[int]]:
+    """``items`` with the first two live ids of ``hour`` timed across its start: 1 s after it, then 1 s before."""
+    ordered = generate_items(len(items), seed=1, mix=MIX, timing=replace(TIMING, out_of_order_share=0, redated_share=0))
+    first, second = [i for i, item in ordered.items() if item and not item.get("deleted") and item["time"] >= hour][:2]
+    changed = {**items, first: {**items[first], "time": hour + 1}, second: {**items[second], "time": hour - 1}}
+    return changed, [first, second]
+
+
+def test_a_pair_straddling_an_hour_stores_both_items_once(use_environment, tmp_path, instance) -> None:
+    items, pair_ids = straddling(ITEMS, HOURS[6])
+    with serve_in_thread(OfflineHNAPI(items)) as base_url:
+        use_environment("local", HN_DUCKDB_PATH=str(tmp_path / "h.duckdb"), HN_API_BASE_URL=base_url)
+        warehouse = duckdb_warehouse(str(tmp_path / "h.duckdb"))
+        results = [run_hour(HOURS[6], instance), run_hour(HOURS[5], instance), run_hour(HOURS[6], instance)]
+
+    assert [result.success for result in results] == [True] * 3, [failure(r) for r in results if not r.success]
+    assert_every_id_stored_once(warehouse, items, HOURS[5:7])
+    pair = warehouse.read().set_index("id").loc[pair_ids]
+    assert pair["time_outside_hour"].any(), "whichever hour holds them, an item on the wrong side is flagged"
+
+
+def test_a_quiet_hour_next_to_never_created_ids_stores_its_items(use_environment, tmp_path, instance) -> None:
+    hour = HOURS[3]
+    items: dict[int, Item | None] = {1: {"id": 1, "type": "story", "by": "pg", "time": hour - 600}}
+    items.update({i: {"id": i, "type": "story", "by": "pg", "time": hour + 60 * i} for i in range(2, 7)})
+    items.update(dict.fromkeys(range(7, 19)))  # twelve ids never created
+    items[19] = {"id": 19, "type": "story", "by": "pg", "time": hour + HOUR + 5}
+    with serve_in_thread(OfflineHNAPI(items)) as base_url:
+        use_environment("local", HN_DUCKDB_PATH=str(tmp_path / "q.duckdb"), HN_API_BASE_URL=base_url)
+        result = run_hour(hour, instance)
+
+    assert result.success, failure(result)
+    assert duckdb_warehouse(str(tmp_path / "q.duckdb")).read()["id"].tolist() == [2, 3, 4, 5, 6]
+
+
+def test_rerunning_one_hour_replaces_that_hour_and_nothing_else(local_warehouse, history_api, instance) -> None:
+    assert run_hours(HOURS[0], HOURS[3], instance).success
+    before, windows = local_warehouse.read(), local_warehouse.windows()
+    in_hour = before["partition_hour"] == pd.Timestamp(HOURS[2], unit="s")
+    changed_in_hour = int(before.loc[in_hour, "id"].iloc[1])
+    changed_elsewhere = int(before.loc[~in_hour, "id"].iloc[1])
     history_api.api.faults = Faults(
         bodies={
-            changed_in_hour: edited(changed_in_hour, score=999),
-            changed_elsewhere: edited(changed_elsewhere, score=7),
+            changed_in_hour: json.dumps({**ITEMS[changed_in_hour], "score": 999}).encode(),
+            changed_elsewhere: json.dumps({**ITEMS[changed_elsewhere], "score": 7}).encode(),
         }
     )
 
-    assert run_hour(hours[2], instance).success
+    assert run_hour(HOURS[2], instance).success
 
-    after = warehouse.read()
-    in_hour = (before["created_at"] >= pd.Timestamp(hours[2], unit="s")) & (
-        before["created_at"] < pd.Timestamp(hours[2] + HOUR, unit="s")
-    )
+    after = local_warehouse.read()
+    assert local_warehouse.windows() == windows, "the neighbours' edges were reused"
     assert_frame_equal(after[~in_hour.to_numpy()], before[~in_hour], check_index_type=False)
     difference = after.compare(before)
     assert list(difference.index) == [int(before.index[before["id"] == changed_in_hour][0])]
     assert after.loc[after["id"] == changed_in_hour, "score"].tolist() == [999]
-    assert_frame_equal(after[after["id"] == changed_elsewhere], before[before["id"] == changed_elsewhere])
 
 
-def test_an_hour_the_api_has_not_finished_is_refused_and_nothing_is_written(local_warehouse, instance) -> None:
+def test_hours_the_api_has_not_finished_are_refused_and_nothing_is_written(local_warehouse, instance) -> None:
     newest_time = max(item["time"] for item in ITEMS.values() if item)
     last_complete = newest_time - newest_time % HOUR - HOUR
     assert run_hour(last_complete, instance).success
     before = local_warehouse.read()
 
-    result = run_hour(last_complete + HOUR, instance)
+    result = run_hours(last_complete - HOUR, last_complete + HOUR, instance)
 
     assert not result.success
-    assert "is not over in the HN API yet" in failure(result)
+    assert "are not over in the HN API yet" in failure(result)
     assert_frame_equal(local_warehouse.read(), before)
 
 
-def test_a_failed_id_fails_the_hour_before_writing(local_warehouse, history_api, instance) -> None:
-    hour = HOURS[3]
-    assert run_hour(hour, instance).success
+@pytest.mark.parametrize("probed", [False, True], ids=["an id of a window", "an id the edge search looks at"])
+def test_a_failed_id_fails_the_run_before_writing(local_warehouse, history_api, instance, probed) -> None:
+    assert run_hours(HOURS[2], HOURS[4], instance).success
     before = local_warehouse.read()
-    history_api.api.faults = Faults(fail_ids=frozenset({live_id_in(hour)}))
+    looked_at = {p.item_id for p in find_edges(StubHNClient(ITEMS), HOURS[2:6]).probes}  # the rule is deterministic
+    failing = next(i for i in before["id"] if (i in looked_at) is probed)
+    history_api.api.faults = Faults(fail_ids=frozenset({failing}))
 
-    result = run_hour(hour, instance, run_config={"resources": {"hn_client": {"config": {"max_retries": 0}}}})
+    result = run_hours(HOURS[2], HOURS[4], instance, {"resources": {"hn_client": {"config": {"max_retries": 0}}}})
 
     assert not result.success
-    assert "Nothing was written, the hour keeps its last good rows: 1 of " in failure(result)
-    assert f"items failed (max_failed_items is 0): {live_id_in(hour)}." in failure(result)
-    assert_frame_equal(local_warehouse.read(), before)
-
-
-def test_an_item_out_of_time_order_inside_the_window_is_refused_before_writing(
-    local_warehouse, history_api, instance
-) -> None:
-    hour = HOURS[5]
-    assert run_hour(hour, instance).success
-    before = local_warehouse.read()
-    stray = live_id_in(hour) + 1  # the probes do not look at it; the fetch of the whole window does
-    history_api.api.faults = Faults(bodies={stray: edited(stray, time=HOURS[0] - 5 * HOUR)})
-
-    result = run_hour(hour, instance)
-
-    assert not result.success
-    assert f"Items {stray} (time {HOURS[0] - 5 * HOUR})" in failure(result)
+    if probed:
+        assert "Nothing was written: 1 of the ids the search for the hours' edges looks at could not" in failure(result)
+        assert f"({failing}: " in failure(result)
+    else:
+        assert "Nothing was written, the hours keep their last good rows: 1 of " in failure(result)
+        assert f"items failed (max_failed_items is 0): {failing}." in failure(result)
     assert_frame_equal(local_warehouse.read(), before)
 
 
@@ -273,8 +325,7 @@ def test_an_item_out_of_time_order_inside_the_window_is_refused_before_writing(
 
 
 def run_checks(hour: int, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
-    """Only the history's checks, on one hour. A job of checks alone selects no asset, so Dagster cannot validate a
-    ``partition_key`` against one: the hour is given as the run's partition tag, as a launched run carries it."""
+    """Only the history's checks, on one hour, given as the run's partition tag as a launched run carries it."""
     job = dg.define_asset_job("history_checks", selection=dg.AssetSelection.checks(*HISTORY_CHECKS))
     checks = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def("history_checks")
     result = checks.execute_in_process(
@@ -285,14 +336,22 @@ def run_checks(hour: int, instance: dg.DagsterInstance) -> dict[str, dg.AssetChe
 
 @pytest.fixture
 def stored_hours(local_warehouse: Warehouse, instance) -> Warehouse:
-    assert all(result.success for result in backfill(HOURS[:3], instance))
-    assert all(check.passed for check in run_checks(HOURS[1], instance).values())
+    assert run_hours(HOURS[0], HOURS[2], instance).success
+    checks = run_checks(HOURS[1], instance)
+    assert all(check.passed for name, check in checks.items() if name != "item_history_times_outside_their_hour")
     return local_warehouse
 
 
+def a_stored_id(warehouse: Warehouse, hour: int) -> int:
+    return warehouse.execute(
+        f"SELECT min(id) FROM HACKER_NEWS.item_history "
+        f"WHERE partition_hour = {sql_hour(hour)} AND NOT time_outside_hour"
+    )[0][0]
+
+
 def test_the_window_check_fails_on_a_row_lost_without_a_report(stored_hours: Warehouse, instance) -> None:
-    lost = live_id_in(HOURS[1])
-    stored_hours.execute(f"DELETE FROM HACKER_NEWS.ITEM_HISTORY WHERE id = {lost}")
+    lost = a_stored_id(stored_hours, HOURS[1])
+    stored_hours.execute(f"DELETE FROM HACKER_NEWS.item_history WHERE id = {lost}")
 
     check = run_checks(HOURS[1], instance)["item_history_stores_its_id_window"]
 
@@ -300,29 +359,55 @@ def test_the_window_check_fails_on_a_row_lost_without_a_report(stored_hours: War
     assert check.metadata["unaccounted_ids"].value == str(lost)
 
 
-def test_the_window_check_fails_without_a_recorded_window(stored_hours: Warehouse) -> None:
-    with dg.instance_for_test() as fresh_instance:
-        check = run_checks(HOURS[1], fresh_instance)["item_history_stores_its_id_window"]
+def test_the_window_check_fails_on_an_hour_without_a_recorded_window(stored_hours: Warehouse, instance) -> None:
+    stored_hours.execute(f"DELETE FROM HACKER_NEWS.item_history_windows WHERE partition_hour = {sql_hour(HOURS[1])}")
+
+    check = run_checks(HOURS[1], instance)["item_history_stores_its_id_window"]
 
     assert not check.passed
-    assert check.metadata["problem"].value == "no materialization of this hour is recorded"
+    assert (
+        check.metadata["hours_without_a_recorded_window"].value
+        == f"{datetime.fromtimestamp(HOURS[1], UTC):%Y-%m-%d %H}:00"
+    )
 
 
-def test_the_time_check_fails_on_a_row_whose_time_is_outside_the_hour(stored_hours: Warehouse, instance) -> None:
-    moved = live_id_in(HOURS[1])
-    stored_hours.execute(f"UPDATE HACKER_NEWS.ITEM_HISTORY SET time = time + {2 * HOUR} WHERE id = {moved}")
+@pytest.mark.parametrize(("shift", "kind"), [(1, "gaps"), (-1, "overlaps")])
+def test_the_contiguity_check_fails_on_a_planted_gap_or_overlap(stored_hours: Warehouse, instance, shift, kind) -> None:
+    stored_hours.execute(
+        f"UPDATE HACKER_NEWS.item_history_windows SET first_id = first_id + {shift} "
+        f"WHERE partition_hour = {sql_hour(HOURS[2])}"
+    )
 
-    checks = run_checks(HOURS[1], instance)
+    check = run_checks(HOURS[1], instance)["item_history_windows_are_contiguous"]
 
-    assert not checks["item_history_times_are_inside_the_hour"].passed
-    assert checks["item_history_times_are_inside_the_hour"].metadata["rows_outside"].value.startswith(f"{moved} ")
+    assert not check.passed
+    assert check.metadata[f"{kind}_count"].value == 1
+    assert check.metadata[kind].value.startswith(f"{datetime.fromtimestamp(HOURS[2], UTC):%Y-%m-%d %H}:00 ids ")
+
+
+def test_the_time_check_warns_on_flagged_items_and_errs_on_a_wrong_flag(stored_hours: Warehouse, instance) -> None:
+    moved = a_stored_id(stored_hours, HOURS[1])
+    stored_hours.execute(
+        f"UPDATE HACKER_NEWS.item_history SET created_at = created_at + INTERVAL 2 HOUR WHERE id = {moved}"
+    )
+
+    check = run_checks(HOURS[1], instance)["item_history_times_outside_their_hour"]
+
+    assert not check.passed
+    assert check.severity is dg.AssetCheckSeverity.ERROR
+    assert check.metadata["misflagged_ids"].value == str(moved)
+    stored_hours.execute(f"UPDATE HACKER_NEWS.item_history SET time_outside_hour = true WHERE id = {moved}")
+    again = run_checks(HOURS[1], instance)["item_history_times_outside_their_hour"]
+    assert not again.passed
+    assert again.severity is dg.AssetCheckSeverity.WARN
+    assert f"{moved} (time " in again.metadata["time_outside_hour"].value
 
 
 def test_the_one_hour_check_fails_on_an_id_stored_under_two_hours(stored_hours: Warehouse, instance) -> None:
-    copied = live_id_in(HOURS[1])
+    copied = a_stored_id(stored_hours, HOURS[1])
     stored_hours.execute(
-        "INSERT INTO HACKER_NEWS.ITEM_HISTORY SELECT * REPLACE (created_at + INTERVAL 1 HOUR AS created_at) "
-        f"FROM HACKER_NEWS.ITEM_HISTORY WHERE id = {copied}"
+        "INSERT INTO HACKER_NEWS.item_history SELECT * REPLACE (partition_hour + INTERVAL 1 HOUR AS partition_hour) "
+        f"FROM HACKER_NEWS.item_history WHERE id = {copied}"
     )
 
     in_its_hour, in_the_next = run_checks(HOURS[1], instance), run_checks(HOURS[2], instance)
@@ -331,4 +416,3 @@ def test_the_one_hour_check_fails_on_an_id_stored_under_two_hours(stored_hours: 
         assert not checks["item_history_ids_are_in_one_hour"].passed
         assert checks["item_history_ids_are_in_one_hour"].metadata["repeated_ids"].value.startswith(f"{copied} (")
     assert not in_the_next["item_history_stores_its_id_window"].passed, "the copy is outside the next hour's window"
-    assert not in_the_next["item_history_times_are_inside_the_hour"].passed

@@ -13,7 +13,8 @@ from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES
 
 def items_with_text(*texts: str) -> pd.DataFrame:
     records = [{"id": i + 1, "time": 1_700_000_000, "type": "comment", "text": text} for i, text in enumerate(texts)]
-    return pd.DataFrame.from_records(records, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
+    rows = [{"dead": False, **record} for record in records]  # the API leaves `dead` out unless true
+    return pd.DataFrame.from_records(rows, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
 
 
 def test_a_preview_shows_only_the_start_of_long_texts() -> None:

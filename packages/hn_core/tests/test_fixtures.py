@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from hn_core import ITEM_TYPES
-from hn_core.fixtures import ItemTiming, generate_items
+from hn_core.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
 from hn_core.offline_server import fixture_items, parse_args
 
 
@@ -55,12 +55,29 @@ def item_times(items: dict) -> list[int]:
 
 
 def test_times_grow_with_ids_at_the_live_site_rate() -> None:
-    times = item_times(generate_items(20_000, seed=3))
+    ordered = ItemTiming(out_of_order_share=0, redated_share=0)
+    times = item_times(generate_items(20_000, seed=3, timing=ordered))
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
 
-    assert all(gap >= 0 for gap in gaps), "times never decrease as ids grow"
+    assert all(gap >= 0 for gap in gaps), "without irregularities, times never decrease as ids grow"
     assert 0 in gaps, "several items may share a second"
     assert 2.0 < sum(sorted(gaps)[:-50]) / (len(gaps) - 50) < 2.4, "about 2.2 s between ids, quiet spells aside"
+
+
+def test_times_are_as_irregular_as_the_live_site() -> None:
+    items = generate_items(20_000, seed=3, mix=IRREGULAR_MIX)
+    ordered = generate_items(20_000, seed=3, timing=ItemTiming(out_of_order_share=0, redated_share=0))
+    changed = {i: (ordered[i]["time"], item["time"]) for i, item in items.items() if item and ordered[i]}
+    back = [i for i, (before, after) in changed.items() if 1 <= before - after <= 3 and i - 1 in changed]
+    redated = [i for i, (before, after) in changed.items() if after - before >= 3600]
+    stretches = [i for i in items if items[i] is None and items.get(i - 1) is None and items.get(i + 1) is None]
+
+    assert 10 <= len(back) <= 60, "about 0.2% of ids a few seconds before the id below them"
+    assert redated, "stories re-dated hours later"
+    assert all(items[i]["type"] == "story" for i in redated), "only stories are re-dated"
+    assert max(item["time"] for item in items.values() if item) == max(t for t, _ in changed.values())
+    assert len(stretches) >= 20, "stretches of never-created ids"
+    assert 100 <= sum(1 for item in items.values() if item and item.get("dead")) <= 800, "about 2% dead items"
 
 
 def test_quiet_spells_leave_hours_without_items() -> None:

@@ -17,7 +17,8 @@ def items_frame(answers: list[dict]) -> pd.DataFrame:
 
 def expected_frame(records: list[dict]) -> pd.DataFrame:
     """A frame written out by hand, typed like the transform promises."""
-    return pd.DataFrame.from_records(records, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
+    rows = [{"dead": False, **record} for record in records]  # the API leaves `dead` out unless true
+    return pd.DataFrame.from_records(rows, columns=list(ITEMS_COLUMNS)).astype(dict(ITEMS_DTYPES))
 
 
 STORY = {
@@ -95,7 +96,8 @@ def test_missing_optional_fields_are_null_not_zero() -> None:
 
     row = frame.iloc[0]
     assert row["id"] == 9
-    assert all(pd.isna(row[name]) for name in ITEMS_COLUMNS if name not in ("id", "type"))
+    assert all(pd.isna(row[name]) for name in ITEMS_COLUMNS if name not in ("id", "type", "dead"))
+    assert not row["dead"], "an item the site did not flag is not dead"
 
 
 def test_fields_outside_the_model_are_ignored() -> None:

@@ -34,6 +34,9 @@ ITEMS_PREVIEW = ("id", "time", "type", "user_id", "title", "text")
 COMMENTS_PREVIEW = ("id", "time", "user_id", "parent", "text")
 STORIES_PREVIEW = ("id", "time", "user_id", "score", "descendants", "title", "url")
 PROGRESS_EVERY = 500
+#: ``null`` answers a fetch may always have: HN has stretches of ids that were never created, and in a small fetch (a
+#: quiet hour) a few of them are a large share. Past this count, ``max_missing_share`` applies.
+DEFAULT_MISSING_GRACE_COUNT = 50
 
 
 class ItemsConfig(dg.Config):
@@ -52,7 +55,15 @@ class ItemsConfig(dg.Config):
         default=0.2,
         ge=0,
         le=1,
-        description="Share of ids the API may answer with null before the run fails without writing.",
+        description=(
+            "Share of ids the API may answer with null before the run fails without writing, once more than "
+            "`missing_grace_count` are null."
+        ),
+    )
+    missing_grace_count: int = Field(
+        default=DEFAULT_MISSING_GRACE_COUNT,
+        ge=0,
+        description="Null answers always allowed, whatever their share: ids that were never created are null forever.",
     )
 
 
@@ -104,7 +115,7 @@ def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConf
     Too many failed ids, too many ``null`` answers, or no item at all: each raises ``dg.Failure`` naming the
     counts and the ids, with the fetch's metadata attached to the failure.
     """
-    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share)
+    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share, config.missing_grace_count)
     if frame.empty:
         problems.append(f"none of the {result.requested} items requested is a live item")
     if problems:
@@ -128,18 +139,26 @@ def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFr
     return frame
 
 
-def fetch_problems(result: FetchResult, max_failed_items: int, max_missing_share: float) -> list[str]:
-    """What makes a fetch untrustworthy: more failed ids, or ``null`` answers, than allowed, each named by id."""
+def fetch_problems(
+    result: FetchResult, max_failed_items: int, max_missing_share: float, missing_grace_count: int
+) -> list[str]:
+    """What makes a fetch untrustworthy: more failed ids, or ``null`` answers, than allowed, each named by id.
+
+    ``null`` answers are too many when there are more than ``missing_grace_count`` of them and they are more than
+    ``max_missing_share`` of the ids requested: a broken API answers ``null`` everywhere, a quiet stretch of HN only
+    for a few ids.
+    """
     problems = []
     if len(result.failed) > max_failed_items:
         problems.append(
             f"{len(result.failed)} of {result.requested} items failed (max_failed_items is "
             f"{max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
         )
-    if len(result.missing_ids) > max_missing_share * result.requested:
+    missing = len(result.missing_ids)
+    if missing > missing_grace_count and missing > max_missing_share * result.requested:
         problems.append(
-            f"{len(result.missing_ids)} of {result.requested} items were null (max_missing_share is "
-            f"{max_missing_share:g}): {id_list(result.missing_ids)}"
+            f"{missing} of {result.requested} items were null (max_missing_share is {max_missing_share:g} past "
+            f"missing_grace_count {missing_grace_count}): {id_list(result.missing_ids)}"
         )
     return problems
 

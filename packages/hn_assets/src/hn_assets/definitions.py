@@ -13,7 +13,7 @@ import dagster as dg
 from hn_assets.assets import GROUP, comments, items, stories
 from hn_assets.automation import REFRESH_JOB, with_automation
 from hn_assets.checks import ALL_CHECKS
-from hn_assets.history import history_definitions
+from hn_assets.history_checks import history_definitions
 from hn_core.environment import resolve_target
 from hn_core.resources import build_resources
 

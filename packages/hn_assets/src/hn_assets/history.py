@@ -1,21 +1,25 @@
-"""The hourly history of Hacker News items: ``item_history``, one partition per hour, and its checks.
+"""The hourly history of Hacker News items: ``item_history``, one partition per hour, and the ledger of its windows.
 
-Beside the guide's ``items`` (the N most recent items, replaced whole on every run), the history keeps every item
-in the hour it was created: a run finds the hour's ids with ``hn_core.id_window`` (a search over item times, exact
-at the hour's edges), fetches exactly those ids, and replaces exactly that hour of ``ITEM_HISTORY``, atomically,
-through the warehouse I/O manager (``partition_expr`` is ``created_at``, the item's time as a UTC timestamp).
+Beside the guide's ``items`` (the N most recent items, replaced whole on every run), the history keeps every item in
+the hour its id belongs to. An hour's ids are the window ``[edge(start), edge(end))`` of ``hn_core.id_window``: an
+edge is placed by a fixed rule, or taken from the stored neighbour hour, so adjacent hours share it and every id is
+in exactly one hour, whatever order the items' times are in. An item whose time is outside its id's hour (same-second
+ids in either order, a story the site re-dated hours later) is stored in that hour all the same, flagged in
+``time_outside_hour``.
 
-A run refuses, before anything is written, an hour the API has not finished (no item yet at or after its end), an
-id window it cannot trust (ids out of time order, a failed id next to an edge), and a fetch with more failed or
-``null`` ids than allowed. Each hour is checked where it is stored: every id of its window stored or reported by
-id, every time inside the hour, no id stored under two hours.
+A run materializes any range of hours (one for the schedule, many for a backfill: ``BackfillPolicy.single_run``): it
+places every edge of the range in one search, fetches all the range's ids in one concurrent batch, and replaces those
+hours of ``ITEM_HISTORY`` and of the ledger ``ITEM_HISTORY_WINDOWS`` (one row per hour: its window, its counts, the
+ids it holds no row for) in one transaction, through the warehouse I/O manager: every hour of the range, or none.
 
-Fetching runs in the pool ``hn_api``: with the repository's run-granularity pools, its limit is the number of runs
-fetching at once, so a backfill of any number of hours keeps the API's load at most limit x ``HNAPIClient``
-concurrency requests in flight.
+A run refuses, before anything is written, a range the API has not finished (no item yet at or after its end), an
+edge the rule cannot place (an id it must look at failed to fetch), and a fetch with more failed or ``null`` ids
+than allowed. Fetching runs in the pool ``hn_api``: with run-granularity pools its limit is the number of runs
+fetching at once.
 """
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,69 +27,111 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from hn_assets.assets import ITEMS_PREVIEW, ProgressLog, fetch_metadata, fetch_problems
-from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata, id_list
+from hn_assets.assets import DEFAULT_MISSING_GRACE_COUNT, ITEMS_PREVIEW, ProgressLog, fetch_metadata, fetch_problems
+from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata
 from hn_core import HNClient
 from hn_core.client import FetchResult
-from hn_core.environment import Target
 from hn_core.id_window import (
-    DEFAULT_MAX_FAILED_PROBES,
     DEFAULT_MAX_UNTIMED_SCAN,
-    IdWindow,
+    Edges,
+    HourWindow,
     IdWindowError,
     ProbeOutcome,
-    check_window_items,
-    find_id_window,
+    find_edges,
+    hour_windows,
 )
-from hn_core.transforms import HISTORY_TIME_COLUMN, history_frame
-from hn_core.warehouse_query import WarehouseQuery, build_warehouse_query
+from hn_core.transforms import (
+    HISTORY_FLAG_COLUMN,
+    HISTORY_HOUR_COLUMN,
+    HISTORY_TIME_COLUMN,
+    HOUR_SECONDS,
+    history_frame,
+)
+from hn_core.warehouse_ledger import TableWithLedger
+from hn_core.warehouse_query import WarehouseQuery
 
 HISTORY_GROUP = "hacker_news_history"
 #: Every run that fetches from the HN API for the history holds a slot of this pool (see the module docstring).
 HN_API_POOL = "hn_api"
 #: Hour of the first HN item (id 1, 2006-10-09 18:21:51 UTC): the history can go back to the very beginning.
 HOURLY = dg.HourlyPartitionsDefinition(start_date="2006-10-09-18:00", timezone="UTC")
-#: Where Dagster's partition where-clauses put the bounds they write as ``YYYY-MM-DD HH:MM:SS``.
+#: How Dagster's partition where-clauses write their bounds, and how queries here write an hour.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 HISTORY_TABLE = "item_history"
-#: The columns of ITEMS, then the one each hour is cut by.
+#: The ledger beside ITEM_HISTORY: one row per stored hour, written in the same transaction as the hour's rows.
+WINDOWS_TABLE = "item_history_windows"
+#: Hours listed one by one in a run's metadata; a longer range shows its first ones and says how many more.
+LISTED_HOURS = 48
+#: The columns of ITEMS, then where the item's id and time put it.
 HISTORY_SCHEMA = dg.TableSchema(
     columns=[
         *ITEMS_SCHEMA.columns,
         dg.TableColumn(
             HISTORY_TIME_COLUMN,
             "datetime64[ns]",
-            description="`time` as a timestamp in UTC: the item belongs to the hour of this column's partition.",
+            description="`time` as a timestamp in UTC; empty for an item the API serves without a time.",
+        ),
+        dg.TableColumn(
+            HISTORY_HOUR_COLUMN,
+            "datetime64[ns]",
+            description=(
+                "The UTC hour whose id window holds the item: the partition. Adjacent hours share their edge, so "
+                "every id is in exactly one hour."
+            ),
+        ),
+        dg.TableColumn(
+            HISTORY_FLAG_COLUMN,
+            "bool",
+            description=(
+                "True where `created_at` is outside `partition_hour` (ids out of time order, a story re-dated by "
+                "the site) or missing: the item is stored in its id's hour all the same."
+            ),
         ),
     ]
 )
-#: Why an id of an hour's window has no row: the kinds ``ids_not_stored`` lists, in full.
-UNSTORED_KINDS = ("deleted", "untimed", "null", "failed")
+#: The ledger's columns, in table order, with their dtypes.
+WINDOWS_DTYPES = {
+    HISTORY_HOUR_COLUMN: "datetime64[ns]",
+    "first_id": "int64",
+    "end_id": "int64",
+    "max_item_id": "int64",
+    "stored_count": "int64",
+    "time_outside_hour_count": "int64",
+    "dead_count": "int64",
+    "deleted_ids": "string",
+    "null_ids": "string",
+    "failed_ids": "string",
+}
+#: Why an id of an hour's window has no row: the ledger lists each kind in full, as a JSON array.
+UNSTORED_KINDS = ("deleted_ids", "null_ids", "failed_ids")
 
 
 class HistoryConfig(dg.Config):
-    """What an hour's run tolerates before it fails without writing."""
+    """What a run tolerates before it fails without writing."""
 
     max_failed_items: int = Field(
         default=0,
         ge=0,
-        description="Ids of the hour that may fail (after retries) before the run fails without writing.",
+        description="Ids of the range that may fail (after retries) before the run fails without writing.",
     )
     max_missing_share: float = Field(
         default=0.2,
         ge=0,
         le=1,
-        description="Share of the hour's ids the API may answer with null before the run fails without writing.",
+        description=(
+            "Share of the range's ids the API may answer with null before the run fails without writing, once more "
+            "than `missing_grace_count` are null."
+        ),
     )
-    max_failed_probes: int = Field(
-        default=DEFAULT_MAX_FAILED_PROBES,
+    missing_grace_count: int = Field(
+        default=DEFAULT_MISSING_GRACE_COUNT,
         ge=0,
-        description="Ids probed while searching for the hour's ids that may fail before the run fails.",
+        description="Null answers always allowed, whatever their share: ids that were never created are null forever.",
     )
     max_untimed_scan: int = Field(
         default=DEFAULT_MAX_UNTIMED_SCAN,
         ge=1,
-        description="Ids without a time (null or failed) looked at in a row before the search gives up there.",
+        description="Ids without a time passed over in a row, from one probe of the edge search, before it gives up.",
     )
 
 
@@ -93,253 +139,166 @@ def utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def sql_hour(seconds: int) -> str:
+    """An hour as the SQL timestamp literal both warehouses compare ``partition_hour`` with."""
+    return "'" + datetime.fromtimestamp(seconds, UTC).strftime(TIMESTAMP_FORMAT) + "'"
+
+
 def unix_bounds(window: dg.TimeWindow) -> tuple[int, int]:
-    """A partition's time window as Unix seconds, ``[start, end)``."""
+    """A time window as Unix seconds, ``[start, end)``."""
     return int(window.start.timestamp()), int(window.end.timestamp())
 
 
 @dg.asset(
     name=HISTORY_TABLE,
     partitions_def=HOURLY,
-    metadata={"partition_expr": HISTORY_TIME_COLUMN, "dagster/column_schema": HISTORY_SCHEMA},
+    metadata={"partition_expr": HISTORY_HOUR_COLUMN, "dagster/column_schema": HISTORY_SCHEMA},
     group_name=HISTORY_GROUP,
     io_manager_key="warehouse_io_manager",
     pool=HN_API_POOL,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"pandas"},
     owners=["team:data-platform"],
     tags={"domain": "hacker_news", "source": "hn_api"},
     description=(
-        "Every Hacker News item, in the hour it was created: one partition per hour (UTC). A run finds the hour's "
-        "id range by a search over item times and replaces only that hour."
+        "Every Hacker News item, in the hour its id belongs to: one partition per hour (UTC). Adjacent hours share "
+        "their edge, so every id is in exactly one hour; an item whose time is outside its hour is flagged "
+        "(`time_outside_hour`), never dropped. A backfill runs its whole range in one run, fetched in one batch. "
+        "Each hour's window is recorded in `item_history_windows`, written in the same transaction."
     ),
 )
 def item_history(
-    context: dg.AssetExecutionContext, config: HistoryConfig, hn_client: dg.ResourceParam[HNClient]
-) -> pd.DataFrame:
-    start, end = unix_bounds(HOURLY.time_window_for_partition_key(context.partition_key))  # one hour per run
+    context: dg.AssetExecutionContext,
+    config: HistoryConfig,
+    hn_client: dg.ResourceParam[HNClient],
+    warehouse_query: dg.ResourceParam[WarehouseQuery],
+) -> TableWithLedger:
+    start, end = unix_bounds(context.partition_time_window)
+    starts = list(range(start, end, HOUR_SECONDS))
+    stored = stored_neighbour_edges(warehouse_query, start, end)
     try:
-        window = find_id_window(
-            hn_client,
-            start,
-            end,
-            max_failed_probes=config.max_failed_probes,
-            max_untimed_scan=config.max_untimed_scan,
+        edges = find_edges(
+            hn_client, [i for i in [*starts, end] if i not in stored], max_untimed_scan=config.max_untimed_scan
         )
+        if not edges.is_past(end):
+            raise_unfinished(edges, end)
+        windows = hour_windows(starts, HOUR_SECONDS, {**edges.ids, **stored})
     except IdWindowError as error:
         raise dg.Failure(description=f"Nothing was written: {error}") from error
-    if not window.complete:
-        newest = "has no item" if window.newest_time is None else f"has nothing newer than {utc(window.newest_time)}"
-        raise dg.Failure(
-            description=(
-                f"Nothing was written: hour {context.partition_key} is not over in the HN API yet. The API {newest} "
-                f"(ids up to {window.max_item_id}), and the hour ends at {utc(end)}, so more items may still come; "
-                "run this hour once the API has passed it."
-            ),
-            metadata=window_metadata(window),
-        )
+    ids = range(windows[0].first_id, windows[-1].end_id)
     context.log.info(
-        f"Hour {context.partition_key} holds ids {window.first_id:,}..{window.end_id - 1:,} "
-        f"({len(window.ids):,} ids, found with {len(window.probes)} probes)"
+        f"{len(windows)} hour(s) from {utc(start)} hold ids {ids.start:,}..{ids.stop - 1:,} ({len(ids):,} ids; "
+        f"{len(stored)} edge(s) taken from stored neighbours, {len(edges.ids)} placed with {len(edges.probes)} probes)"
     )
-    result = hn_client.fetch_items(window.ids, progress=ProgressLog(context.log))
-    try:
-        check_window_items(window, result.rows)
-    except IdWindowError as error:
-        raise dg.Failure(description=str(error), metadata=window_metadata(window)) from error
-    refuse_untrusted_hour(result, config, window)
-    frame = history_frame(item for item in result.rows if not item.deleted and item.time is not None)
+    result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
+    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share, config.missing_grace_count)
+    if problems:
+        raise dg.Failure(
+            description="Nothing was written, the hours keep their last good rows: " + "; ".join(problems),
+            metadata={**edges_metadata(edges, stored), **fetch_metadata(result)},
+        )
+    frame = history_frame((item for item in result.rows if not item.deleted), windows)
+    ledger = windows_frame(windows, frame, result, edges.max_item_id)
     context.add_output_metadata(
         {
             **frame_metadata(frame, ITEMS_PREVIEW),
-            **window_metadata(window),
+            "first_id": ids.start,
+            "last_id": ids.stop - 1,
+            "id_count": len(ids),
+            "time_outside_hour_count": int(frame[HISTORY_FLAG_COLUMN].sum()),
+            "hours": dg.MetadataValue.md(hours_table(ledger)),
+            **edges_metadata(edges, stored),
             **fetch_metadata(result),
-            **unstored_metadata(result),
         }
     )
-    return frame
+    return TableWithLedger(frame, ledger, WINDOWS_TABLE)
 
 
-def refuse_untrusted_hour(result: FetchResult, config: HistoryConfig, window: IdWindow) -> None:
-    """Fail before writing when too many of the hour's ids failed or were ``null``, naming counts and ids.
+def stored_neighbour_edges(warehouse_query: WarehouseQuery, start: int, end: int) -> dict[int, int]:
+    """The edges of ``start`` and ``end`` as the stored hours around ``[start, end)`` recorded them, where stored.
 
-    An hour with no ids at all is fine (HN was quiet, or down): it is stored empty, replacing whatever it held.
+    The hour before ends where this range begins; the hour after begins where it ends. Taking their recorded edges
+    rather than placing them again keeps stored neighbours and this range contiguous, whatever the API serves now.
     """
-    problems = fetch_problems(result, config.max_failed_items, config.max_missing_share)
-    if problems:
-        raise dg.Failure(
-            description="Nothing was written, the hour keeps its last good rows: " + "; ".join(problems),
-            metadata={**window_metadata(window), **fetch_metadata(result)},
-        )
+    if not warehouse_query.has_table(WINDOWS_TABLE):
+        return {}
+    hour, first_id, end_id = (warehouse_query.column(name) for name in (HISTORY_HOUR_COLUMN, "first_id", "end_id"))
+    rows = warehouse_query.rows(
+        f"SELECT {hour}, {first_id}, {end_id} FROM {warehouse_query.table(WINDOWS_TABLE)} "
+        f"WHERE {hour} IN ({sql_hour(start - HOUR_SECONDS)}, {sql_hour(end)})"
+    )
+    edges = {}
+    for moment, first, after in rows:
+        hour_start = int(pd.Timestamp(moment).tz_localize(None).tz_localize(UTC).timestamp())
+        if hour_start == end:
+            edges[end] = int(first)
+        else:
+            edges[start] = int(after)
+    return edges
 
 
-def window_metadata(window: IdWindow) -> dict[str, Any]:
-    """Where the hour's ids are and what finding them cost: the id range, and every probe by outcome."""
-    probes = window.probes
-    return {
-        "first_id": window.first_id,
-        "last_id": window.end_id - 1,
-        "id_count": len(window.ids),
-        "max_item_id": window.max_item_id,
-        "probe_count": len(probes),
-        "probed_ids": id_list(probe.item_id for probe in probes),
-        **{
-            f"probes_{outcome.value}": len(window.probes_with(outcome))
-            for outcome in (ProbeOutcome.NULL, ProbeOutcome.UNTIMED, ProbeOutcome.FAILED)
-        },
-    }
-
-
-def unstored_metadata(result: FetchResult) -> dict[str, Any]:
-    """Every id of the window without a row, by reason, in full: what ``item_history_stores_its_id_window`` reads.
-
-    Deleted items are tombstones; an item without a time (the API documents one for every item) has no hour to go in.
-    """
-    untimed = [item.id for item in result.rows if item.time is None and not item.deleted]
-    return {
-        "untimed_count": len(untimed),
-        "ids_not_stored": dg.MetadataValue.json(
-            {
-                "deleted": result.deleted_ids,
-                "untimed": untimed,
-                "null": result.missing_ids,
-                "failed": sorted(result.failed),
-            }
+def raise_unfinished(edges: Edges, end: int) -> None:
+    newest = "has no item" if edges.newest_time is None else f"has nothing newer than {utc(edges.newest_time)}"
+    raise dg.Failure(
+        description=(
+            f"Nothing was written: the hours up to {utc(end)} are not over in the HN API yet. The API {newest} (ids "
+            f"up to {edges.max_item_id}), so more items may still come; run these hours once the API has passed them."
         ),
-    }
+        metadata={"max_item_id": edges.max_item_id, "probe_count": len(edges.probes)},
+    )
 
 
-# -- checks: each reads the stored table with SQL, so that it sees what is stored, not what a run meant to store --
+def windows_frame(
+    windows: Sequence[HourWindow], frame: pd.DataFrame, result: FetchResult, max_item_id: int
+) -> pd.DataFrame:
+    """The ledger rows of ``windows``: each hour's window, what it stores, and every id it holds no row for."""
+    hours = frame[HISTORY_HOUR_COLUMN]
+    rows = []
+    for window in windows:
+        in_hour = hours == pd.Timestamp(window.start, unit="s")
 
+        def unstored(ids: Sequence[int] | Mapping[int, str], window: HourWindow = window) -> str:
+            return json.dumps(sorted(i for i in ids if window.first_id <= i < window.end_id))
 
-def hourly_check(description: str) -> Any:
-    """``@dg.asset_check`` on one hour of ``item_history``: the check runs after each hour, for that hour."""
-    return dg.asset_check(asset=item_history, partitions_def=HOURLY, description=description)
-
-
-def hour_bounds(context: dg.AssetCheckExecutionContext) -> tuple[datetime, datetime]:
-    window = HOURLY.time_window_for_partition_key(context.op_execution_context.partition_key)
-    return window.start, window.end
-
-
-def in_hour(warehouse: WarehouseQuery, start: datetime, end: datetime) -> str:
-    """The condition Dagster's partition where-clause uses for this hour: ``created_at`` in ``[start, end)``."""
-    column = warehouse.column(HISTORY_TIME_COLUMN)
-    return f"{column} >= '{start.strftime(TIMESTAMP_FORMAT)}' AND {column} < '{end.strftime(TIMESTAMP_FORMAT)}'"
-
-
-def latest_materialization_metadata(context: dg.AssetCheckExecutionContext) -> Mapping[str, Any] | None:
-    partition = context.op_execution_context.partition_key
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=item_history.key, asset_partitions=[partition]), limit=1
-    ).records
-    if not records or records[0].asset_materialization is None:
-        return None
-    return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
-
-
-@hourly_check("Every id of the hour's window is stored once, or reported by id as deleted, untimed, null or failed.")
-def item_history_stores_its_id_window(
-    context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
-) -> dg.AssetCheckResult:
-    recorded = latest_materialization_metadata(context)
-    if recorded is None:
-        return dg.AssetCheckResult(passed=False, metadata={"problem": "no materialization of this hour is recorded"})
-    start, end = hour_bounds(context)
-    stored = [
-        row[0]
-        for row in warehouse_query.rows(
-            f"SELECT {warehouse_query.column('id')} FROM {warehouse_query.table(HISTORY_TABLE)} "
-            f"WHERE {in_hour(warehouse_query, start, end)}"
+        rows.append(
+            {
+                HISTORY_HOUR_COLUMN: pd.Timestamp(window.start, unit="s"),
+                "first_id": window.first_id,
+                "end_id": window.end_id,
+                "max_item_id": max_item_id,
+                "stored_count": int(in_hour.sum()),
+                "time_outside_hour_count": int(frame.loc[in_hour, HISTORY_FLAG_COLUMN].sum()),
+                "dead_count": int(frame.loc[in_hour, "dead"].sum()),
+                "deleted_ids": unstored(result.deleted_ids),
+                "null_ids": unstored(result.missing_ids),
+                "failed_ids": unstored(result.failed),
+            }
         )
-    ]
-    window = set(range(recorded["first_id"], recorded["last_id"] + 1))
-    reported = {item_id for kind in UNSTORED_KINDS for item_id in recorded["ids_not_stored"][kind]}
-    unaccounted = sorted(window - set(stored) - reported)
-    outside = sorted(set(stored) - window)
-    stored_and_reported = sorted(set(stored) & reported)
-    return dg.AssetCheckResult(
-        passed=not unaccounted and not outside and not stored_and_reported,
-        metadata={
-            "first_id": recorded["first_id"],
-            "last_id": recorded["last_id"],
-            "stored": len(stored),
-            "reported_not_stored": len(reported),
-            "unaccounted_ids": id_list(unaccounted),
-            "ids_outside_window": id_list(outside),
-            "ids_stored_and_reported": id_list(stored_and_reported),
+    return pd.DataFrame(rows, columns=list(WINDOWS_DTYPES)).astype(WINDOWS_DTYPES)
+
+
+def hours_table(ledger: pd.DataFrame) -> str:
+    """The run's hours as a Markdown table: window, rows stored, items flagged, ids without a row."""
+    shown = ledger.head(LISTED_HOURS).assign(
+        hour=ledger[HISTORY_HOUR_COLUMN].dt.strftime("%Y-%m-%d %H:00"),
+        ids=ledger["end_id"] - ledger["first_id"],
+        **{kind: ledger[kind].map(lambda ids: len(json.loads(ids))) for kind in UNSTORED_KINDS},
+    )
+    columns = ["hour", "first_id", "end_id", "ids", "stored_count", "time_outside_hour_count", "dead_count"]
+    table = shown[[*columns, *UNSTORED_KINDS]].to_markdown(index=False)
+    more = len(ledger) - LISTED_HOURS
+    return table + (f"\n\n(+{more} more hours: see ITEM_HISTORY_WINDOWS)" if more > 0 else "")
+
+
+def edges_metadata(edges: Edges, stored: Mapping[int, int]) -> dict[str, Any]:
+    """How the range's edges were found: taken from stored neighbours, or placed by the rule with so many probes."""
+    return {
+        "edges_from_stored_neighbours": len(stored),
+        "edges_placed": len(edges.ids),
+        "max_item_id": edges.max_item_id,
+        "probe_count": len(edges.probes),
+        **{
+            f"probes_{outcome.value}": len(edges.probes_with(outcome))
+            for outcome in (ProbeOutcome.NULL, ProbeOutcome.UNTIMED, ProbeOutcome.INVALID)
         },
-    )
-
-
-@hourly_check("Every item stored under the hour was created inside it: its time is in [start, end).")
-def item_history_times_are_inside_the_hour(
-    context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
-) -> dg.AssetCheckResult:
-    start, end = hour_bounds(context)
-    first, after = int(start.timestamp()), int(end.timestamp())
-    time = warehouse_query.column("time")
-    outside = warehouse_query.rows(
-        f"SELECT {warehouse_query.column('id')}, {time} FROM {warehouse_query.table(HISTORY_TABLE)} "
-        f"WHERE {in_hour(warehouse_query, start, end)} AND ({time} IS NULL OR {time} < {first} OR {time} >= {after})"
-    )
-    return dg.AssetCheckResult(
-        passed=not outside,
-        metadata={
-            "hour_start": first,
-            "hour_end": after,
-            "rows_outside_count": len(outside),
-            "rows_outside": ", ".join(f"{item_id} (time {moment})" for item_id, moment in outside[:20]),
-        },
-    )
-
-
-@hourly_check("No id stored under this hour is stored again, under this hour or any other.")
-def item_history_ids_are_in_one_hour(
-    context: dg.AssetCheckExecutionContext, warehouse_query: dg.ResourceParam[WarehouseQuery]
-) -> dg.AssetCheckResult:
-    start, end = hour_bounds(context)
-    table, item_id = warehouse_query.table(HISTORY_TABLE), warehouse_query.column("id")
-    created_at = warehouse_query.column(HISTORY_TIME_COLUMN)
-    copies = warehouse_query.rows(
-        f"SELECT {item_id}, {created_at} FROM {table} "
-        f"WHERE {item_id} IN (SELECT {item_id} FROM {table} WHERE {in_hour(warehouse_query, start, end)})"
-    )
-    hours_by_id: dict[int, list[datetime]] = {}
-    for row_id, moment in copies:
-        hours_by_id.setdefault(row_id, []).append(moment)
-    repeated = {row_id: moments for row_id, moments in hours_by_id.items() if len(moments) > 1}
-    return dg.AssetCheckResult(
-        passed=not repeated,
-        metadata={
-            "repeated_count": len(repeated),
-            "repeated_ids": ", ".join(
-                f"{row_id} ({', '.join(str(moment) for moment in sorted(moments))})"
-                for row_id, moments in sorted(repeated.items())[:20]
-            ),
-        },
-    )
-
-
-HISTORY_CHECKS = [
-    item_history_stores_its_id_window,
-    item_history_times_are_inside_the_hour,
-    item_history_ids_are_in_one_hour,
-]
-
-item_history_job = dg.define_asset_job(
-    "refresh_item_history",
-    selection=dg.AssetSelection.assets(item_history),
-    description="Fetch one hour of Hacker News items into `item_history` (the partition is the hour), checks included.",
-)
-
-
-def history_definitions(target: Target, env: Mapping[str, str]) -> dg.Definitions:
-    """The history on ``target``: the asset (marked with its store), its checks, its job and the query resource."""
-    assets = dg.map_asset_specs(lambda spec: spec.merge_attributes(kinds={target.store.value}), [item_history])
-    return dg.Definitions(
-        assets=assets,
-        asset_checks=HISTORY_CHECKS,
-        jobs=[item_history_job],
-        resources={"warehouse_query": build_warehouse_query(target, env)},
-    )
+    }

@@ -30,6 +30,7 @@ def frame_metadata(frame: pd.DataFrame, preview_columns: Sequence[str]) -> dict[
         "dagster/row_count": len(frame),
         "min_id": int(ids.min()) if len(ids) else None,
         "max_id": int(ids.max()) if len(ids) else None,
+        "dead_count": int(frame["dead"].sum()),
         "preview": dg.MetadataValue.md(preview_table(frame, preview_columns)),
     }
 

@@ -56,13 +56,16 @@ class FetchResult:
     ``rows`` holds every valid item the API served (deleted ones included), in the order of the requested ids;
     ``missing_ids`` the ids the API answered with ``null``; ``failed`` the ids that failed, with the reason: after
     retries, for an invalid answer, or never fetched because the API was down; ``served_instead`` maps an id
-    whose answer carried another item's id to that id (those ids are in ``failed`` too).
+    whose answer carried another item's id to that id (those ids are in ``failed`` too); ``invalid_ids`` the ids of
+    ``failed`` whose answer arrived but was not a valid item (the API will most likely serve it again), as opposed
+    to ids that could not be fetched at all.
     """
 
     rows: list[HNItem]
     missing_ids: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     served_instead: dict[int, int] = field(default_factory=dict)
+    invalid_ids: frozenset[int] = frozenset()
 
     @property
     def deleted_ids(self) -> list[int]:
@@ -152,6 +155,7 @@ class BatchCollector:
         self.items: dict[int, HNItem | None] = {}
         self.failed: dict[int, str] = {}
         self.served_instead: dict[int, int] = {}
+        self.invalid: set[int] = set()
 
     @property
     def done(self) -> int:
@@ -162,8 +166,10 @@ class BatchCollector:
 
     def fail(self, item_id: int, error: HNFetchError) -> None:
         self.failed[item_id] = str(error)
-        if isinstance(error, InvalidAnswerError) and error.served_id is not None:
-            self.served_instead[item_id] = error.served_id
+        if isinstance(error, InvalidAnswerError):
+            self.invalid.add(item_id)
+            if error.served_id is not None:
+                self.served_instead[item_id] = error.served_id
 
     def result(self, ids: Sequence[int]) -> FetchResult:
         return FetchResult(
@@ -171,4 +177,5 @@ class BatchCollector:
             missing_ids=[item_id for item_id in ids if item_id in self.items and self.items[item_id] is None],
             failed={item_id: self.failed[item_id] for item_id in ids if item_id in self.failed},
             served_instead=self.served_instead,
+            invalid_ids=frozenset(self.invalid & set(self.failed)),
         )

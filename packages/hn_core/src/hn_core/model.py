@@ -30,8 +30,9 @@ ITEM_FIELD_NAMES: tuple[str, ...] = (
 #: ``by`` is a reserved word in SQL, so the tables call it ``user_id``.
 COLUMN_RENAMES = MappingProxyType({"by": "user_id"})
 
-#: Columns of the items, comments and stories frames, in table order.
-ITEMS_COLUMNS: tuple[str, ...] = tuple(COLUMN_RENAMES.get(name, name) for name in ITEM_FIELD_NAMES)
+#: Columns of the items, comments and stories frames, in table order: the HN fields, then ``dead``, which the API
+#: serves only on items the site flagged (absent means false), so that no reader takes a dead item for a live one.
+ITEMS_COLUMNS: tuple[str, ...] = (*(COLUMN_RENAMES.get(name, name) for name in ITEM_FIELD_NAMES), "dead")
 
 #: pandas dtypes of those columns. Nullable integer and string dtypes keep ``NULL`` distinct from ``0`` and
 #: ``""`` and stay the same whether a frame has rows or not. ``time`` is Unix seconds, as the API serves it;
@@ -49,6 +50,7 @@ ITEMS_DTYPES = MappingProxyType(
         "title": "string",
         "descendants": "Int64",
         "url": "string",
+        "dead": "bool",
     }
 )
 
@@ -67,6 +69,7 @@ ITEMS_COLUMN_DESCRIPTIONS = MappingProxyType(
         "title": "The title of the story, poll or job, in HTML.",
         "descendants": "For stories and polls, the total comment count.",
         "url": "The URL of the story.",
+        "dead": "True if the site flagged the item dead (hidden from most readers): the API's `dead`, absent is false.",
     }
 )
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from hn_core.api_client import new_event_loop
 from hn_core.client import Item
-from hn_core.fixtures import ItemTiming, generate_items
+from hn_core.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
 from hn_core.offline_http import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -296,7 +296,7 @@ def fixture_items(args: argparse.Namespace) -> dict[int, Item | None]:
     if args.fixture:
         return load_fixture(args.fixture)
     timing = ItemTiming(seconds_per_item=args.seconds_per_item, newest_at=args.newest_at)
-    return generate_items(args.items, seed=args.seed, timing=timing)
+    return generate_items(args.items, seed=args.seed, mix=IRREGULAR_MIX, timing=timing)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

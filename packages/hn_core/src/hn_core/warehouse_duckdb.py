@@ -6,6 +6,9 @@ the whole replacement is one DuckDB transaction: the table (or, for a partitione
 the previous rows or the new ones, never anything in between. Every table is created with the SQL types the frame's
 dtypes declare (``hn_core.warehouse_columns``), never with types inferred from the rows.
 
+An output that is a ``TableWithLedger`` replaces its partitions in the table and in the ledger beside it in that one
+transaction.
+
 Opening the file fails fast with a message that says what to do: a path that cannot be a DuckDB file, or a file
 another process holds (DuckDB allows one writing process per file), named with that process's PID and command.
 """
@@ -28,6 +31,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
+from hn_core.warehouse_ledger import TableWithLedger
 
 #: How long to wait for a lock held by another process before giving up. Long enough for a sibling step of the
 #: same run (multiprocess executor) to finish its write, short enough to be "at once" for a person.
@@ -98,31 +102,62 @@ class AtomicDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: duckdb.DuckDBPyConnection
     ) -> Mapping[str, Any]:
-        columns = TableColumns.of(obj, Dialect.DUCKDB)
-        table = f"{quote(table_slice.schema)}.{quote(table_slice.table)}"
-        connection.begin()
-        try:
+        replace_slices(context, connection, [(table_slice, obj)])
+        return written_metadata(table_slice, obj, "duckdb")
+
+
+class TableWithLedgerTypeHandler(DbTypeHandler[TableWithLedger]):
+    """Replaces the partitions of a table and of its ledger in one transaction; reads back the table's rows."""
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [TableWithLedger]
+
+    def handle_output(
+        self,
+        context: OutputContext,
+        table_slice: TableSlice,
+        obj: TableWithLedger,
+        connection: duckdb.DuckDBPyConnection,
+    ) -> Mapping[str, Any]:
+        replace_slices(context, connection, obj.slices(table_slice))
+        return written_metadata(table_slice, obj.rows, "duckdb")
+
+    def load_input(self, context: Any, table_slice: TableSlice, connection: duckdb.DuckDBPyConnection) -> Any:
+        return AtomicDuckDBPandasTypeHandler().load_input(context, table_slice, connection)
+
+
+def replace_slices(
+    context: OutputContext, connection: duckdb.DuckDBPyConnection, slices: Sequence[tuple[TableSlice, pd.DataFrame]]
+) -> None:
+    """Replace each table (or its partitions) with its frame, all in one transaction: all of them, or none."""
+    connection.begin()
+    try:
+        for table_slice, frame in slices:
+            columns = TableColumns.of(frame, Dialect.DUCKDB)
+            table = f"{quote(table_slice.schema)}.{quote(table_slice.table)}"
             if table_slice.partition_dimensions:
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {table} {columns.definition()}")
                 _reconcile_partitioned_table(connection, table_slice, columns)
                 DuckDbClient.delete_table_slice(context, table_slice, connection)  # the stock DELETE ... WHERE
             else:
                 connection.execute(f"CREATE OR REPLACE TABLE {table} {columns.definition()}")
-            if len(obj):
-                connection.register("dagster_output", obj)
+            if len(frame):
+                connection.register("dagster_output", frame)
                 names = columns.quoted_names()
                 connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM dagster_output")
                 connection.unregister("dagster_output")
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        row_count = len(obj)
-        return dict(
-            TableMetadataSet(partition_row_count=row_count, storage_kind="duckdb")
-            if context.has_partition_key
-            else TableMetadataSet(row_count=row_count, storage_kind="duckdb")
-        )
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+
+
+def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:
+    """The rows written: of the partitions written (one or a range of them), or of the whole table."""
+    if table_slice.partition_dimensions:
+        return dict(TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind))
+    return dict(TableMetadataSet(row_count=len(frame), storage_kind=storage_kind))
 
 
 def _described_columns(connection: duckdb.DuckDBPyConnection, table_slice: TableSlice) -> list[tuple[str, str]]:
@@ -154,7 +189,7 @@ class WarehouseDuckDBIOManager(DuckDBPandasIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicDuckDBPandasTypeHandler()]
+        return [AtomicDuckDBPandasTypeHandler(), TableWithLedgerTypeHandler()]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
         return DbIOManager(

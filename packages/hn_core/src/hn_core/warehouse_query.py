@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -32,12 +33,29 @@ class WarehouseQuery(ConfigurableResource, ABC):
         """Every row ``sql`` returns, as tuples of Python values."""
 
     @abstractmethod
+    def stored_name(self, name: str) -> str:
+        """``name`` as the I/O manager created the table or column."""
+
     def column(self, name: str) -> str:
         """``name`` quoted as the I/O manager created the column."""
+        return quote(self.stored_name(name))
 
     def table(self, name: str) -> str:
         """The schema-qualified, quoted name of the table the I/O manager stores asset ``name`` in."""
         return f"{quote(self.schema_name)}.{self.column(name)}"
+
+    def has_table(self, name: str) -> bool:
+        """Whether the I/O manager has created the table of asset ``name`` yet."""
+        found = self.rows(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            f"WHERE table_schema = {literal(self.schema_name)} AND table_name = {literal(self.stored_name(name))}"
+        )
+        return found[0][0] > 0
+
+
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 class DuckDBWarehouseQuery(WarehouseQuery):
@@ -51,8 +69,11 @@ class DuckDBWarehouseQuery(WarehouseQuery):
         with closing(open_warehouse(self.database, {}, read_only=True)) as connection:
             return connection.execute(sql).fetchall()
 
-    def column(self, name: str) -> str:
-        return quote(name)
+    def stored_name(self, name: str) -> str:
+        return name
+
+    def has_table(self, name: str) -> bool:
+        return Path(self.database).exists() and super().has_table(name)
 
 
 def build_warehouse_query(target: Target, env: Mapping[str, str]) -> WarehouseQuery:

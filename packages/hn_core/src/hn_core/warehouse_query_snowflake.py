@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dagster_snowflake import SnowflakeResource
 
-from hn_core.warehouse_columns import quote
 from hn_core.warehouse_query import Row, WarehouseQuery
 
 
@@ -21,5 +20,5 @@ class SnowflakeWarehouseQuery(WarehouseQuery):
             finally:
                 cursor.close()
 
-    def column(self, name: str) -> str:
-        return quote(name.upper())  # the I/O manager creates tables and columns as unquoted identifiers name them
+    def stored_name(self, name: str) -> str:
+        return name.upper()  # the I/O manager creates tables and columns as unquoted identifiers name them

@@ -14,6 +14,9 @@ own, created with the declared column types (``hn_core.warehouse_columns``), and
   transaction (``BEGIN`` ... ``COMMIT``) that holds no DDL. A partitioned table's columns cannot change from one
   partition's write: a mismatch is refused before anything is written.
 
+An output that is a ``TableWithLedger`` loads two staging tables, then replaces its partitions in the table and in
+the ledger beside it in that one transaction.
+
 Either way the target holds the previous rows or the new ones, never anything in between, and the staging table is
 dropped afterwards. A process killed mid-write leaves at most its staging table (``<TABLE>__LOAD_<run>``), or for a
 partition an open transaction that Snowflake rolls back when it aborts the session.
@@ -35,6 +38,7 @@ from snowflake.connector import pandas_tools
 from snowflake.connector.errors import ProgrammingError
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
+from hn_core.warehouse_ledger import TableWithLedger
 
 
 @dataclass(frozen=True)
@@ -83,42 +87,91 @@ class AtomicSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> Mapping[str, Any]:
-        columns = TableColumns.of(obj, Dialect.SNOWFLAKE, upper_case=True)
-        target = SnowflakeTable.of(table_slice)
-        staging = target.staging(context.run_id)
-        cursor = connection.cursor()
-        existing = described_columns(cursor, target)
-        partitioned = bool(table_slice.partition_dimensions)
-        if partitioned and existing is not None and not columns.matches(existing):
-            raise PartitionedTableMismatchError(str(target), existing, columns)
-        cursor.execute(f"CREATE OR REPLACE TABLE {staging} {columns.definition()}")
-        try:
-            if len(obj):
+        replace_slices(context, connection, [(table_slice, obj)])
+        return written_metadata(table_slice, obj, "snowflake")
+
+
+class TableWithLedgerTypeHandler(DbTypeHandler[TableWithLedger]):
+    """Replaces the partitions of a table and of its ledger in one transaction; reads back the table's rows."""
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [TableWithLedger]
+
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: TableWithLedger, connection: Any
+    ) -> Mapping[str, Any]:
+        replace_slices(context, connection, obj.slices(table_slice))
+        return written_metadata(table_slice, obj.rows, "snowflake")
+
+    def load_input(self, context: Any, table_slice: TableSlice, connection: Any) -> Any:
+        return AtomicSnowflakePandasTypeHandler().load_input(context, table_slice, connection)
+
+
+@dataclass(frozen=True)
+class StagedWrite:
+    """One table's part of a write: where it goes, its declared columns, and the staging table holding its rows."""
+
+    table_slice: TableSlice
+    target: SnowflakeTable
+    staging: SnowflakeTable
+    columns: TableColumns
+    exists: bool
+
+    @property
+    def partitioned(self) -> bool:
+        return bool(self.table_slice.partition_dimensions)
+
+
+def replace_slices(context: OutputContext, connection: Any, slices: Sequence[tuple[TableSlice, pd.DataFrame]]) -> None:
+    """Load every frame into a staging table, then replace the targets: partitions of any number of tables in one
+    transaction, or one whole table by a swap (a swap is DDL, so it cannot share a transaction)."""
+    cursor = connection.cursor()
+    writes = [plan_write(cursor, context.run_id, table_slice, frame) for table_slice, frame in slices]
+    if len(writes) > 1 and not all(write.partitioned for write in writes):
+        raise TypeError("Only partitions of several tables can be replaced together; whole tables are swapped alone.")
+    try:
+        for write, (_, frame) in zip(writes, slices, strict=True):
+            cursor.execute(f"CREATE OR REPLACE TABLE {write.staging} {write.columns.definition()}")
+            if len(frame):
                 # Through the module, so that a patched write_pandas (the test emulator's) is the one called.
                 pandas_tools.write_pandas(
                     conn=connection,
-                    df=obj.rename(columns=str.upper),
-                    table_name=staging.table,
-                    schema=staging.schema,
-                    database=staging.database,
+                    df=frame.rename(columns=str.upper),
+                    table_name=write.staging.table,
+                    schema=write.staging.schema,
+                    database=write.staging.database,
                     auto_create_table=False,
                     use_logical_type=True,
                     quote_identifiers=True,
                 )
-            if not partitioned:
-                swap_in(cursor, staging, target, exists=existing is not None)
-            else:
-                if existing is None:
-                    cursor.execute(f"CREATE TABLE IF NOT EXISTS {target} {columns.definition()}")
-                replace_window(cursor, staging, target, columns, table_slice)
-        finally:
-            cleanup(context, cursor, f"DROP TABLE IF EXISTS {staging}")
-        row_count = len(obj)
-        return dict(
-            TableMetadataSet(partition_row_count=row_count, storage_kind="snowflake")
-            if context.has_partition_key
-            else TableMetadataSet(row_count=row_count, storage_kind="snowflake")
-        )
+        if not writes[0].partitioned:
+            swap_in(cursor, writes[0].staging, writes[0].target, exists=writes[0].exists)
+        else:
+            for write in writes:
+                if not write.exists:
+                    cursor.execute(f"CREATE TABLE IF NOT EXISTS {write.target} {write.columns.definition()}")
+            replace_windows(cursor, writes)
+    finally:
+        for write in writes:
+            cleanup(context, cursor, f"DROP TABLE IF EXISTS {write.staging}")
+
+
+def plan_write(cursor: Any, run_id: str, table_slice: TableSlice, frame: pd.DataFrame) -> StagedWrite:
+    """Where ``frame`` goes; a partitioned table whose columns differ from the frame's is refused before any load."""
+    columns = TableColumns.of(frame, Dialect.SNOWFLAKE, upper_case=True)
+    target = SnowflakeTable.of(table_slice)
+    existing = described_columns(cursor, target)
+    if table_slice.partition_dimensions and existing is not None and not columns.matches(existing):
+        raise PartitionedTableMismatchError(str(target), existing, columns)
+    return StagedWrite(table_slice, target, target.staging(run_id), columns, exists=existing is not None)
+
+
+def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:
+    """The rows written: of the partitions written (one or a range of them), or of the whole table."""
+    if table_slice.partition_dimensions:
+        return dict(TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind))
+    return dict(TableMetadataSet(row_count=len(frame), storage_kind=storage_kind))
 
 
 def swap_in(cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, *, exists: bool) -> None:
@@ -129,15 +182,15 @@ def swap_in(cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, *, exi
         cursor.execute(f"ALTER TABLE {staging} RENAME TO {target}")
 
 
-def replace_window(
-    cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, columns: TableColumns, table_slice: TableSlice
-) -> None:
-    """Replace the partition window of ``target`` with the rows of ``staging``, in one DML-only transaction."""
-    names = columns.quoted_names()
+def replace_windows(cursor: Any, writes: Sequence[StagedWrite]) -> None:
+    """Replace the partition window of every target with the rows of its staging table, in one DML-only transaction."""
     cursor.execute("BEGIN")
     try:
-        cursor.execute(f"DELETE FROM {target} WHERE {partition_where_clause(table_slice.partition_dimensions)}")
-        cursor.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {staging}")
+        for write in writes:
+            names = write.columns.quoted_names()
+            where = partition_where_clause(write.table_slice.partition_dimensions)
+            cursor.execute(f"DELETE FROM {write.target} WHERE {where}")
+            cursor.execute(f"INSERT INTO {write.target} ({names}) SELECT {names} FROM {write.staging}")
         cursor.execute("COMMIT")
     except BaseException:
         cleanup(None, cursor, "ROLLBACK")
@@ -162,7 +215,7 @@ class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicSnowflakePandasTypeHandler()]
+        return [AtomicSnowflakePandasTypeHandler(), TableWithLedgerTypeHandler()]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
         return DbIOManager(

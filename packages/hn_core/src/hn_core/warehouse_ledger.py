@@ -1,0 +1,39 @@
+"""An output written as two tables in one transaction: a partitioned table, and a ledger of its partitions beside it.
+
+Some facts about a partition are not rows of the table: an hour of the history with no item still has an id window,
+which the next hour's run must find stored. Kept in a table of their own, written by the same transaction as the
+partition's rows, they can never disagree with what is stored, whatever fails or is killed in between. Both warehouse
+I/O managers write a ``TableWithLedger`` this way; reading the asset back gives its rows, as for any other table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from dagster._core.storage.db_io_manager import TableSlice  # as the integrations do
+
+
+@dataclass(frozen=True)
+class TableWithLedger:
+    """``rows`` of the asset's table, and ``ledger``: one row per partition written, stored in ``ledger_table``.
+
+    Both frames carry the partition column (``partition_expr``), so each partition is replaced in both tables.
+    """
+
+    rows: pd.DataFrame
+    ledger: pd.DataFrame
+    ledger_table: str
+
+    def slices(self, table_slice: TableSlice) -> list[tuple[TableSlice, pd.DataFrame]]:
+        """The asset's slice with its rows, then the same partitions of the ledger with its rows."""
+        if not table_slice.partition_dimensions:
+            raise TypeError("A TableWithLedger is written by partition: give the asset a partitions_def.")
+        ledger_slice = TableSlice(
+            table=self.ledger_table,
+            schema=table_slice.schema,
+            database=table_slice.database,
+            columns=None,
+            partition_dimensions=table_slice.partition_dimensions,
+        )
+        return [(table_slice, self.rows), (ledger_slice, self.ledger)]
