@@ -1,166 +1,71 @@
-"""What one hourly partition of the history costs, against refetching the N most recent items.
+"""A 24-hour backfill of the history: one run against one run per hour, and against fetching the same ids once.
 
-    uv run python -m benchmarks.history            # about two minutes; writes benchmarks/history_results.json
+    uv run python -m benchmarks.history       # about two minutes; writes benchmarks/history_results.json
 
-Against the offline server in its own process (60,000 generated items at the live site's rate, about 1,600 an hour
-over 36 hours, 20 ms per request), each in a fresh process:
+Against the offline server in its own process (60,000 generated items as irregular as the live site's: about 1,600
+an hour, ids out of time order, re-dated stories, stretches of never-created ids; 20 ms per request), each in a fresh
+process into a new DuckDB file, for the same 24 hours in the middle of the fixture:
 
-- three hours of ``item_history``, from the first, middle and last third of the fixture: the id-window search alone,
-  the fetch of the window alone, then the whole ``refresh_item_history`` run into a new DuckDB file;
-- ``refresh_hacker_news`` (the guide's assets) for N = one hour's items and N = 24 hours' items: what a refresh costs
-  when it must refetch what it already has.
-
-And, in this process, the probes an hour takes among 42 million ids (the live API's size) whose rate grew thirtyfold
-over the years, simulated without a network: the search as it is, and bisection alone.
+- the edges of the 24 hours, searched together, and one fetch of all their ids: the floor a backfill cannot beat;
+- ``dg launch --assets item_history --partition-range FIRST...LAST``: the command line's backfill, one run;
+- the same range as one run in a process already loaded, and as 24 one-hour runs in one process (what a backfill
+  with one run per hour costs at the least: each run in the UI also starts a process of its own).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import statistics
+import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import numpy as np
-
-from benchmarks.child import REPO_ROOT
+from benchmarks.child import REPO_ROOT, child_env
 from benchmarks.machine import machine_info
 from benchmarks.materialize import run_local_child
 from benchmarks.server import ServerProcess
-from hn_core.client import HNClient, ProgressCallback
-from hn_core.fixtures import generate_items
-from hn_core.id_window import Timeline, find_id_window
-from hn_core.model import HNItem
+from hn_core.fixtures import IRREGULAR_MIX, generate_items
 
 HOUR = 3600
 FIXTURE_ITEMS = 60_000
 LATENCY_MS = 20.0
+HOURS = 24
 
 
 def partition_key(hour: int) -> str:
     return datetime.fromtimestamp(hour, UTC).strftime("%Y-%m-%d-%H:%M")
 
 
-def hours_of_the_fixture() -> tuple[list[int], dict[int, int]]:
-    """Three complete hours across the server's fixture, and the item count of every hour."""
-    times = sorted(item["time"] for item in generate_items(FIXTURE_ITEMS).values() if item)  # what the server serves
-    counts: dict[int, int] = {}
-    for moment in times:
-        counts[moment - moment % HOUR] = counts.get(moment - moment % HOUR, 0) + 1
-    complete = sorted(counts)[1:-1]
-    return [complete[len(complete) * share // 6] for share in (1, 3, 5)], counts
+def middle_hours() -> list[str]:
+    """``HOURS`` consecutive complete hours in the middle of what the server serves."""
+    times = sorted(item["time"] for item in generate_items(FIXTURE_ITEMS, mix=IRREGULAR_MIX).values() if item)
+    first = times[len(times) // 4] // HOUR * HOUR
+    return [partition_key(first + h * HOUR) for h in range(HOURS)]
 
 
-class SimulatedHistory(HNClient):
-    """42 million ids whose times a Poisson process draws, the rate growing from 60 s to 2.2 s per id; 1% null."""
-
-    def __init__(self, ids: int = 42_000_000, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        gaps = np.linspace(60, 2.2, ids) * rng.exponential(1.0, ids)
-        self.times = (1_160_418_111 + np.cumsum(gaps)).astype(np.int64)
-
-    def fetch_max_item_id(self) -> int:
-        return len(self.times)
-
-    def fetch_item_by_id(self, item_id: int) -> HNItem | None:
-        if item_id % 97 == 0:
-            return None
-        return HNItem(id=item_id, type="comment", time=int(self.times[item_id - 1]))
-
-    def fetch_items(self, ids: Sequence[int], progress: ProgressCallback | None = None) -> Any:
-        raise NotImplementedError("the simulation answers probes only")
-
-
-def simulated_probes(hours: int = 60) -> dict[str, Any]:
-    client = SimulatedHistory()
-    newest = int(client.times[-1])
-    starts = [newest - newest % HOUR - step * 37 * HOUR for step in range(1, hours + 1)]
-
-    def probes() -> list[int]:
-        return [len(find_id_window(client, start, start + HOUR).probes) for start in starts]
-
-    steered = probes()
-    with mock.patch.object(Timeline, "_interpolate", return_value=None):
-        bisection = probes()
-    return {
-        "ids": len(client.times),
-        "hours": hours,
-        "search": {"median": statistics.median(steered), "min": min(steered), "max": max(steered)},
-        "bisection": {"median": statistics.median(bisection), "min": min(bisection), "max": max(bisection)},
-    }
-
-
-def render(results: dict[str, Any]) -> str:
-    lines = [
-        "| work | requests | wall s (child) | rows |",
-        "|---|---|---|---|",
-    ]
-    for hour in results["hours"]:
-        step = hour["step_seconds"].get("item_history", 0.0)
-        lines.append(
-            f"| hour {hour['partition_key']}: search | {hour['probes']} probes | {hour['search_seconds']:.2f} | |"
-        )
-        lines.append(
-            f"| hour {hour['partition_key']}: fetch the window | {hour['ids']} ids | {hour['fetch_seconds']:.2f} | |"
-        )
-        lines.append(
-            f"| hour {hour['partition_key']}: whole run (asset step {step:.2f} s, 3 checks) | "
-            f"{hour['run_probes'] + hour['ids'] + 1} | {hour['run_seconds']:.2f} | {hour['rows']} |"
-        )
-    for refetch in results["refetch"]:
-        rows = ", ".join(f"{table} {count}" for table, count in refetch["rows"].items())
-        lines.append(
-            f"| refetch N = {refetch['n']:,} ({refetch['covers']}) | {refetch['n'] + 1:,} | "
-            f"{refetch['run_seconds']:.2f} | {rows} |"
-        )
-    simulated = results["simulated_probes"]
-    lines.append("")
-    lines.append(
-        f"Probes per hour among {simulated['ids']:,} simulated ids ({simulated['hours']} hours): search median "
-        f"{simulated['search']['median']} (range {simulated['search']['min']}-{simulated['search']['max']}), "
-        f"bisection alone median {simulated['bisection']['median']} "
-        f"(range {simulated['bisection']['min']}-{simulated['bisection']['max']})."
+def dg_launch(first: str, last: str, base_url: str, duckdb_path: Path) -> dict[str, Any]:
+    env = child_env({"DAGSTER_DEPLOYMENT": "local", "HN_API_BASE_URL": base_url, "HN_DUCKDB_PATH": str(duckdb_path)})
+    command = ["dg", "launch", "--target-path", "packages/hn_assets", "--assets", "item_history"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "--partition-range", f"{first}...{last}"], cwd=REPO_ROOT, env=env, capture_output=True, check=False
     )
-    return "\n".join(lines)
+    return {"success": done.returncode == 0, "process_seconds": time.perf_counter() - started}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "benchmarks" / "history_results.json")
-    args = parser.parse_args(argv)
-
-    results: dict[str, Any] = {
-        "machine": machine_info(),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "fixture_items": FIXTURE_ITEMS,
-        "latency_ms": LATENCY_MS,
-    }
-    hours, counts = hours_of_the_fixture()
-    per_hour = round(statistics.median(counts[hour] for hour in sorted(counts)[1:-1]))
-    results["items_per_hour_median"] = per_hour
-    with ServerProcess(latency_ms=LATENCY_MS, items=FIXTURE_ITEMS) as server, tempfile.TemporaryDirectory() as scratch:
-        results["hours"] = [
-            run_local_child(
-                "benchmarks.history_run", partition_key(hour), server.base_url, Path(scratch) / f"hour{i}.db"
-            )
-            for i, hour in enumerate(hours)
-        ]
-        results["refetch"] = []
-        for n, covers in ((per_hour, "one hour's items"), (24 * per_hour, "24 hours' items")):
-            refetch = run_local_child("benchmarks.materialize_run", n, server.base_url, Path(scratch) / f"{n}.db")
-            refetch["covers"] = covers
-            results["refetch"].append(refetch)
-    results["simulated_probes"] = simulated_probes()
-    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(render(results))
-    print(f"\nWrote {args.output}.")
+def main() -> None:
+    hours = middle_hours()
+    first, last = hours[0], hours[-1]
+    results: dict[str, Any] = {"machine": machine_info(), "hours": [first, last], "latency_ms": LATENCY_MS}
+    with ServerProcess(LATENCY_MS, items=FIXTURE_ITEMS) as server, tempfile.TemporaryDirectory() as folder:
+        for mode in ("fetch", "range", "hours"):
+            path = Path(folder) / f"{mode}.duckdb"
+            results[mode] = run_local_child("benchmarks.history_run", (mode, first, last), server.base_url, path)
+        results["dg_launch"] = dg_launch(first, last, server.base_url, Path(folder) / "launch.duckdb")
+    (Path(__file__).parent / "history_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""One hour of the history in a fresh process: ``python -m benchmarks.history_run PARTITION_KEY``.
+"""Hours of the history in a fresh process: ``python -m benchmarks.history_run MODE FIRST LAST`` (partition keys).
 
 Loads ``hn_assets`` in the local environment as ``dagster dev`` would (``HN_API_BASE_URL`` and ``HN_DUCKDB_PATH``
-come from the parent). First times the two halves of an hour's work on their own, with the client the asset uses:
-the id-window search (sequential probes) and the fetch of the window (concurrent). Then runs ``refresh_item_history``
-for the hour on an ephemeral instance (search, fetch, DuckDB write and the three checks) and prints the wall times,
-each step's duration, the probes and the rows.
+come from the parent), then, by ``MODE``:
+
+- ``fetch``: the hours' edges (``find_edges``, all together) and one fetch of all their ids, with the asset's client;
+- ``range``: one ``refresh_item_history`` run of the whole range, as a backfill with ``BackfillPolicy.single_run``;
+- ``hours``: one run per hour, in this process, as a backfill with one run per partition would make them.
+
+Prints the wall times and what was fetched and stored.
 """
 
 from __future__ import annotations
@@ -13,55 +16,55 @@ import argparse
 import time
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from benchmarks.child import emit
 from hn_core.api_client import HNAPIClient
-from hn_core.id_window import find_id_window
+from hn_core.id_window import find_edges
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("partition_key")
+    parser.add_argument("mode", choices=["fetch", "range", "hours"])
+    parser.add_argument("first")
+    parser.add_argument("last")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     from hn_assets.definitions import defs
-    from hn_assets.history import HOURLY, unix_bounds
+    from hn_assets.history import HOURLY
 
     job = defs().resolve_job_def("refresh_item_history")
+    keys = HOURLY.get_partition_keys_in_range(dg.PartitionKeyRange(args.first, args.last))
     loaded = time.perf_counter()
-    start, end = unix_bounds(HOURLY.time_window_for_partition_key(args.partition_key))
-    client = HNAPIClient()
-    window = find_id_window(client, start, end)
-    searched = time.perf_counter()
-    fetched = client.fetch_items(window.ids)
-    fetched_at = time.perf_counter()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(partition_key=args.partition_key, instance=instance)
-    finished = time.perf_counter()
-    steps = {
-        stats.step_key: stats.end_time - stats.start_time
-        for stats in instance.get_run_step_stats(result.run_id)
-        if stats.start_time is not None and stats.end_time is not None
-    }
-    metadata = result.asset_materializations_for_node("item_history")[0].metadata
-    emit(
-        {
-            "partition_key": args.partition_key,
-            "success": result.success,
-            "load_seconds": loaded - started,
+    result: dict[str, object] = {"mode": args.mode, "hours": len(keys), "load_seconds": loaded - started}
+    if args.mode == "fetch":
+        client = HNAPIClient()
+        starts = [int(HOURLY.time_window_for_partition_key(key).start.timestamp()) for key in keys]
+        edges = find_edges(client, [*starts, starts[-1] + 3600])
+        searched = time.perf_counter()
+        fetched = client.fetch_items(range(edges.ids[starts[0]], edges.ids[starts[-1] + 3600]))
+        result |= {
             "search_seconds": searched - loaded,
-            "probes": len(window.probes),
-            "ids": len(window.ids),
-            "fetch_seconds": fetched_at - searched,
-            "fetched_rows": len(fetched.rows),
-            "run_seconds": finished - fetched_at,
-            "step_seconds": steps,
-            "run_probes": metadata["probe_count"].value,
-            "rows": metadata["dagster/row_count"].value,
+            "probes": len(edges.probes),
+            "fetch_seconds": time.perf_counter() - searched,
+            "ids": fetched.requested,
         }
-    )
+    elif args.mode == "range":
+        instance = dg.DagsterInstance.ephemeral()
+        tags = {ASSET_PARTITION_RANGE_START_TAG: args.first, ASSET_PARTITION_RANGE_END_TAG: args.last}
+        run = job.execute_in_process(tags=tags, instance=instance)
+        metadata = run.asset_materializations_for_node("item_history")[0].metadata
+        result |= {
+            "success": run.success,
+            "run_seconds": time.perf_counter() - loaded,
+            "rows": metadata["dagster/partition_row_count"].value,
+        }
+    else:
+        instance = dg.DagsterInstance.ephemeral()
+        runs = [job.execute_in_process(partition_key=key, instance=instance) for key in keys]
+        result |= {"success": all(run.success for run in runs), "run_seconds": time.perf_counter() - loaded}
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from benchmarks.server import ServerProcess
 
 
 def run_local_child(module: str, argument: object, base_url: str, duckdb_path: Path) -> dict[str, Any]:
-    """``python -m module argument`` in the local environment, on the HN API at ``base_url``, into ``duckdb_path``."""
+    """``python -m module argument`` in the local environment, on the HN API at ``base_url``, into ``duckdb_path``;
+    ``argument`` may be a tuple of arguments."""
     env = child_env(
         {
             "DAGSTER_DEPLOYMENT": "local",
@@ -25,7 +26,8 @@ def run_local_child(module: str, argument: object, base_url: str, duckdb_path: P
         }
     )
     load_before, started = load_average(), time.perf_counter()
-    result = run_json(module_command(module, argument), env=env)
+    arguments = argument if isinstance(argument, tuple) else (argument,)
+    result = run_json(module_command(module, *arguments), env=env)
     result["process_seconds"] = time.perf_counter() - started
     result["load_average_before"], result["load_average_after"] = load_before, load_average()
     return result

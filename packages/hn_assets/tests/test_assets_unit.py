@@ -132,6 +132,16 @@ def test_too_many_null_answers_fail_before_writing_once_past_the_grace_count() -
     assert run_items(4, data)["id"].tolist() == [101, 102], "two null answers are within the default grace count"
 
 
+def test_a_stretch_of_never_created_ids_is_not_counted_as_null_answers() -> None:
+    live = {i: {**COMMENT, "id": i} for i in range(1, 201)}
+    stretch = {**live, **dict.fromkeys(range(50, 130))}  # 80 ids in a row never created: HN has such stretches
+    scattered = {**live, **dict.fromkeys(range(2, 162, 2))}  # 80 nulls all over: an API failing
+
+    assert len(run_items(200, stretch)) == 120
+    with pytest.raises(dg.Failure, match=r"80 of 200 items were null \(max_missing_share is 0.2 past"):
+        run_items(200, scattered)
+
+
 def test_only_deleted_items_fail_before_writing() -> None:
     with pytest.raises(dg.Failure, match=r"none of the 1 items requested is a live item"):
         run_items(1, {103: DELETED})

@@ -37,6 +37,11 @@ PROGRESS_EVERY = 500
 #: ``null`` answers a fetch may always have: HN has stretches of ids that were never created, and in a small fetch (a
 #: quiet hour) a few of them are a large share. Past this count, ``max_missing_share`` applies.
 DEFAULT_MISSING_GRACE_COUNT = 50
+#: ``null`` answers in a stretch of this many consecutive ids, up to ``NEVER_CREATED_MAX``, are ids HN never created
+#: (the live API has such stretches, and serves them as ``null`` for good), not a failing API: the share rule leaves
+#: them out. A longer stretch is not exempt: an API that stops answering mid-fetch looks like one.
+NEVER_CREATED_MIN = 10
+NEVER_CREATED_MAX = 2_000
 
 
 class ItemsConfig(dg.Config):
@@ -146,7 +151,8 @@ def fetch_problems(
 
     ``null`` answers are too many when there are more than ``missing_grace_count`` of them and they are more than
     ``max_missing_share`` of the ids requested: a broken API answers ``null`` everywhere, a quiet stretch of HN only
-    for a few ids.
+    for a few ids. Stretches of never-created ids (``scattered_missing_ids``) are not counted: the API serves them
+    as ``null`` for good, and refusing them would refuse their hour forever.
     """
     problems = []
     if len(result.failed) > max_failed_items:
@@ -154,13 +160,32 @@ def fetch_problems(
             f"{len(result.failed)} of {result.requested} items failed (max_failed_items is "
             f"{max_failed_items}): {id_list(result.failed)}. First error: {next(iter(result.failed.values()))}"
         )
-    missing = len(result.missing_ids)
+    live = any(not item.deleted for item in result.rows)
+    scattered = scattered_missing_ids(result.missing_ids) if live else result.missing_ids  # no item: a broken API
+    missing = len(scattered)
     if missing > missing_grace_count and missing > max_missing_share * result.requested:
+        in_stretches = len(result.missing_ids) - missing
         problems.append(
             f"{missing} of {result.requested} items were null (max_missing_share is {max_missing_share:g} past "
-            f"missing_grace_count {missing_grace_count}): {id_list(result.missing_ids)}"
+            f"missing_grace_count {missing_grace_count}"
+            + (f"; {in_stretches} more in stretches of never-created ids" if in_stretches else "")
+            + f"): {id_list(scattered)}"
         )
     return problems
+
+
+def scattered_missing_ids(missing_ids: list[int]) -> list[int]:
+    """The ``null`` ids outside stretches of ``NEVER_CREATED_MIN``..``NEVER_CREATED_MAX`` consecutive ids."""
+    scattered: list[int] = []
+    stretch: list[int] = []
+    for item_id in [*sorted(missing_ids), None]:
+        if stretch and (item_id is None or item_id != stretch[-1] + 1):
+            if not NEVER_CREATED_MIN <= len(stretch) <= NEVER_CREATED_MAX:
+                scattered += stretch
+            stretch = []
+        if item_id is not None:
+            stretch.append(item_id)
+    return scattered
 
 
 def fetch_metadata(result: FetchResult) -> dict[str, Any]:
