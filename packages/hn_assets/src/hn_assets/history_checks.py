@@ -1,8 +1,10 @@
 """The checks of ``item_history``, its job and its definitions.
 
 Each check reads the warehouse with SQL (``WarehouseQuery``), so that it sees what is stored, not what a run meant to
-store, and works the same in a branch deployment on a clone of production's tables. Three run on the hours a run
-wrote (one hour, or a backfill's range); one reads the whole ledger of windows, across partitions.
+store, and works the same in a branch deployment on a clone of production's tables. Each runs after the hours a run
+wrote (one hour, or a backfill's range); three read those hours, one the whole ledger of windows, across partitions.
+(That one is partitioned too: an unpartitioned check on an hourly asset makes Dagster list every hour since 2006,
+some 2 s, on every run.)
 """
 
 import json
@@ -157,12 +159,9 @@ def item_history_ids_are_in_one_hour(
     )
 
 
-@dg.asset_check(
-    asset=item_history,
-    description=(
-        "Across all stored hours (the ledger `item_history_windows`): each window begins where the stored hour "
-        "before it ends, so no id falls between two hours or into two; hours not stored yet are counted."
-    ),
+@hourly_check(
+    "Across all stored hours, not only the run's (the ledger `item_history_windows`): each window begins where the "
+    "stored hour before it ends, so no id falls between two hours or into two; hours not stored yet are counted."
 )
 def item_history_windows_are_contiguous(warehouse_query: dg.ResourceParam[WarehouseQuery]) -> dg.AssetCheckResult:
     q = warehouse_query

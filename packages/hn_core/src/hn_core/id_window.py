@@ -213,6 +213,9 @@ def edge_search(instant: int, log: ProbeLog, newest_id: int, max_untimed_scan: i
 def _probe_time(start: int, log: ProbeLog, newest_id: int, max_untimed_scan: int) -> Generator[list[int], None, float]:
     """The median time of the first item with a time from ``start`` on and of its neighbours with a time, one below
     and one above (before the first item, the past; past the newest, the future)."""
+    around = [i for i in range(max(start - PROBE_SPAN, 1), min(start + PROBE_SPAN, newest_id + 1)) if not log.knows(i)]
+    if around:  # both sides in one round: where ids have times, nothing more is needed
+        yield around
     above = yield from _timed_times(start, 1, 2, log, newest_id, max_untimed_scan)
     below = yield from _timed_times(start - 1, -1, 1, log, newest_id, max_untimed_scan)
     times = [*below, *above]
