@@ -230,6 +230,44 @@ def test_adjacent_hours_run_one_by_one_in_any_order_store_every_id_once(local_wa
     assert_every_id_stored_once(local_warehouse, ITEMS, hours)
 
 
+def test_hours_run_one_by_one_get_the_windows_of_one_backfill(use_environment, tmp_path, history_api, instance) -> None:
+    stores = {}
+    for name, runs in (("one_by_one", [(hour, hour) for hour in HOURS[4:12]]), ("backfill", [(HOURS[4], HOURS[11])])):
+        use_environment("local", HN_DUCKDB_PATH=str(tmp_path / f"{name}.duckdb"), HN_API_BASE_URL=history_api.base_url)
+        assert all(run_hours(first, last, instance).success for first, last in runs)
+        stores[name] = duckdb_warehouse(str(tmp_path / f"{name}.duckdb"))
+
+    assert stores["one_by_one"].windows() == stores["backfill"].windows()
+    assert_frame_equal(stores["one_by_one"].read(), stores["backfill"].read())
+
+
+def test_an_item_re_dated_after_its_hour_was_stored_is_never_stored_twice(
+    local_warehouse, history_api, instance
+) -> None:
+    assert run_hour(HOURS[2], instance).success
+    [(_, first_id, end_id)] = local_warehouse.windows()
+    moved = [i for i in range(first_id, end_id) if ITEMS[i] and not ITEMS[i].get("deleted")][:2]
+    history_api.api.faults = Faults(  # the site re-dates two of the stored hour's items two hours later
+        bodies={i: json.dumps({**ITEMS[i], "time": HOURS[4] + 60}).encode() for i in moved}
+    )
+
+    later, between = run_hour(HOURS[4], instance), run_hour(HOURS[3], instance)
+
+    assert later.success, failure(later)
+    assert between.success, failure(between)
+    assert all(
+        passed
+        for result in (later, between)
+        for name, (passed, _) in check_outcomes(result).items()
+        if name != "item_history_times_outside_their_hour"
+    )
+    windows = local_warehouse.windows()
+    assert [first for _, first, _ in windows[1:]] == [end for _, _, end in windows[:-1]]
+    stored = local_warehouse.read()
+    assert stored["id"].is_unique
+    assert set(moved) <= set(stored.loc[stored["partition_hour"] == pd.Timestamp(HOURS[2], unit="s"), "id"])
+
+
 def straddling(items: dict[int, Item | None], hour: int) -> tuple[dict[int, Item | None], list[int]]:
     """``items`` with the first two live ids of ``hour`` timed across its start: 1 s after it, then 1 s before."""
     ordered = generate_items(len(items), seed=1, mix=MIX, timing=replace(TIMING, out_of_order_share=0, redated_share=0))
@@ -254,18 +292,30 @@ def test_a_pair_straddling_an_hour_stores_both_items_once(use_environment, tmp_p
 def test_a_quiet_hour_next_to_never_created_ids_stores_its_items(use_environment, tmp_path, instance) -> None:
     hour = HOURS[3]
     items: dict[int, Item | None] = {1: {"id": 1, "type": "story", "by": "pg", "time": hour - 600}}
-    items.update({i: {"id": i, "type": "story", "by": "pg", "time": hour + 60 * i} for i in range(2, 7)})
-    items.update(dict.fromkeys(range(7, 19)))  # twelve ids never created
+    items.update(dict.fromkeys(range(2, 8)))  # a dozen ids never created, on both sides of the hour's items
+    items.update({i: {"id": i, "type": "story", "by": "pg", "time": hour + 60 * i} for i in range(8, 13)})
+    items.update(dict.fromkeys(range(13, 19)))
     items[19] = {"id": 19, "type": "story", "by": "pg", "time": hour + HOUR + 5}
     with serve_in_thread(OfflineHNAPI(items)) as base_url:
         use_environment("local", HN_DUCKDB_PATH=str(tmp_path / "q.duckdb"), HN_API_BASE_URL=base_url)
         result = run_hour(hour, instance)
 
     assert result.success, failure(result)
-    assert duckdb_warehouse(str(tmp_path / "q.duckdb")).read()["id"].tolist() == [2, 3, 4, 5, 6]
+    warehouse = duckdb_warehouse(str(tmp_path / "q.duckdb"))
+    assert warehouse.read()["id"].tolist() == [8, 9, 10, 11, 12]
+    [(_, first_id, end_id)] = warehouse.windows()
+    assert (first_id, end_id) == (2, 13), "6 never-created ids of its own and 5 items: more than 20% null, stored"
 
 
-def test_rerunning_one_hour_replaces_that_hour_and_nothing_else(local_warehouse, history_api, instance) -> None:
+@pytest.mark.parametrize("store", ["duckdb", "snowflake"])
+def test_rerunning_one_hour_replaces_that_hour_and_nothing_else(
+    store, request, use_environment, history_api, instance
+) -> None:
+    if store == "duckdb":
+        local_warehouse = request.getfixturevalue("local_warehouse")
+    else:
+        use_environment("production", HN_API_BASE_URL=history_api.base_url)
+        local_warehouse = snowflake_warehouse(request.getfixturevalue("snowflake_emulator"), "PRODUCTION")
     assert run_hours(HOURS[0], HOURS[3], instance).success
     before, windows = local_warehouse.read(), local_warehouse.windows()
     in_hour = before["partition_hour"] == pd.Timestamp(HOURS[2], unit="s")
@@ -305,16 +355,18 @@ def test_hours_the_api_has_not_finished_are_refused_and_nothing_is_written(local
 def test_a_failed_id_fails_the_run_before_writing(local_warehouse, history_api, instance, probed) -> None:
     assert run_hours(HOURS[2], HOURS[4], instance).success
     before = local_warehouse.read()
-    looked_at = {p.item_id for p in find_edges(StubHNClient(ITEMS), HOURS[2:6]).probes}  # the rule is deterministic
-    failing = next(i for i in before["id"] if (i in looked_at) is probed)
+    search = find_edges(StubHNClient(ITEMS), HOURS[2:6])  # the rule is deterministic: the run looks at the same ids
+    looked_at = {probe.item_id for probe in search.probes}
+    failing = next(i for i in before["id"] if (i in search.ids.values() if probed else i not in looked_at))
     history_api.api.faults = Faults(fail_ids=frozenset({failing}))
 
     result = run_hours(HOURS[2], HOURS[4], instance, {"resources": {"hn_client": {"config": {"max_retries": 0}}}})
 
     assert not result.success
     if probed:
-        assert "Nothing was written: 1 of the ids the search for the hours' edges looks at could not" in failure(result)
-        assert f"({failing}: " in failure(result)
+        assert f"Nothing was written: Id {failing}, which the search for the hours' edges must look at, could not" in (
+            failure(result)
+        )
     else:
         assert "Nothing was written, the hours keep their last good rows: 1 of " in failure(result)
         assert f"items failed (max_failed_items is 0): {failing}." in failure(result)

@@ -95,7 +95,8 @@ def test_items_out_of_time_order_are_never_refused_and_every_id_is_in_one_window
 
     windows = hour_windows(hours, HOUR, edges.ids)
 
-    assert [w.first_id for w in windows[1:]] == [w.end_id for w in windows[:-1]], "adjacent hours share their edge"
+    placed = [edges.ids[instant] for instant in sorted(edges.ids)]
+    assert placed == sorted(placed), "within one search, edges come out in order without any clamping"
     ids = range(windows[0].first_id, windows[-1].end_id)
     assert [window_of(windows, i).start for i in ids] == sorted(window_of(windows, i).start for i in ids)
     outside = [
@@ -149,23 +150,43 @@ def test_null_stretches_are_passed_over_up_to_the_limit_then_refused_by_name() -
         find_edges(StubHNClient(items), [start], max_untimed_scan=100)
 
 
-def test_a_probe_that_cannot_be_fetched_stops_the_search_but_an_invalid_answer_is_passed_over() -> None:
+def test_a_probe_whose_time_the_rule_needs_stops_the_search_but_an_invalid_answer_is_passed_over() -> None:
     items = generate_items(2_000, seed=6, timing=ORDERED)
     instant = hours_of(items)[2]
-    probed = [p.item_id for p in find_edges(StubHNClient(items), [instant]).probes]
+    edge = find_edges(StubHNClient(items), [instant]).ids[instant]  # the rule reads the time of the edge's item
 
     class FailingStub(StubHNClient):
         def fetch_item_by_id(self, item_id: int):
-            if item_id == probed[len(probed) // 2]:
+            if item_id == edge:
                 raise HNFetchError(f"Item {item_id}: 503 after 3 attempts")
             return super().fetch_item_by_id(item_id)
 
-    with pytest.raises(ProbeFailedError, match=rf"{probed[len(probed) // 2]}: Item .*: 503 after 3 attempts.*retry"):
+    with pytest.raises(
+        ProbeFailedError, match=rf"Id {edge}, which the search .* \(Item {edge}: 503 after 3 attempts\)"
+    ):
         find_edges(FailingStub(items), [instant])
-    invalid = dict(items)
-    invalid[probed[len(probed) // 2]] = {"id": probed[len(probed) // 2], "time": "yesterday"}
+    invalid = {**items, edge: {"id": edge, "time": "yesterday"}}
     edges = find_edges(StubHNClient(invalid), [instant])
-    assert [p.item_id for p in edges.probes_with(ProbeOutcome.INVALID)] == [probed[len(probed) // 2]]
+    assert [p.item_id for p in edges.probes_with(ProbeOutcome.INVALID)] == [edge]
+    assert edges.ids[instant] == edge, "an id without a time goes with the first item above it"
+
+
+def test_an_id_fetched_ahead_that_fails_does_not_stop_the_search() -> None:
+    items = generate_items(2_000, seed=6, timing=ORDERED)
+    instant = hours_of(items)[2]
+    clean = find_edges(StubHNClient(items), [instant])
+    needed = find_edges(StubHNClient(items), [instant]).ids[instant]
+    spare = max(p.item_id for p in clean.probes if p.item_id > needed)  # looked at ahead, never used
+
+    class FailingStub(StubHNClient):
+        def fetch_item_by_id(self, item_id: int):
+            if item_id == spare:
+                raise HNFetchError(f"Item {item_id}: 503 after 3 attempts")
+            return super().fetch_item_by_id(item_id)
+
+    failing = find_edges(FailingStub(items), [instant])
+    assert failing.ids == clean.ids
+    assert [p.item_id for p in failing.probes_with(ProbeOutcome.FAILED)] == [spare]
 
 
 def test_an_empty_api_places_every_edge_at_the_first_id_and_is_past_nothing() -> None:
@@ -187,11 +208,11 @@ def test_the_newest_item_says_which_instants_the_api_is_past() -> None:
     assert not edges.is_past(newest + 1)
 
 
-def test_windows_keep_their_edges_in_order_and_refuse_stored_neighbours_that_overlap() -> None:
+def test_windows_stay_in_order_inside_the_ids_stored_hours_leave_free() -> None:
     hours = [0, HOUR, 2 * HOUR]
-    edges = {0: 10, HOUR: 30, 2 * HOUR: 25, 3 * HOUR: 28}  # the rule placed 2h before 1h; 3h is a stored neighbour
+    edges = {0: 5, HOUR: 30, 2 * HOUR: 25, 3 * HOUR: 31}  # placed now; stored hours around hold up to 10 and from 28
 
-    windows = hour_windows(hours, HOUR, edges)
+    windows = hour_windows(hours, HOUR, edges, floor=10, ceiling=28)
 
     assert windows == [
         HourWindow(0, HOUR, 10, 28),
@@ -199,7 +220,7 @@ def test_windows_keep_their_edges_in_order_and_refuse_stored_neighbours_that_ove
         HourWindow(2 * HOUR, 3 * HOUR, 28, 28),
     ]
     with pytest.raises(IdWindowError, match="the stored windows around these hours overlap"):
-        hour_windows(hours, HOUR, {**edges, 0: 40})
+        hour_windows(hours, HOUR, edges, floor=40, ceiling=28)
 
 
 def test_the_http_client_finds_the_same_edges_as_the_in_memory_one() -> None:

@@ -2,10 +2,10 @@
 
 Beside the guide's ``items`` (the N most recent items, replaced whole on every run), the history keeps every item in
 the hour its id belongs to. An hour's ids are the window ``[edge(start), edge(end))`` of ``hn_core.id_window``: an
-edge is placed by a fixed rule, or taken from the stored neighbour hour, so adjacent hours share it and every id is
-in exactly one hour, whatever order the items' times are in. An item whose time is outside its id's hour (same-second
-ids in either order, a story the site re-dated hours later) is stored in that hour all the same, flagged in
-``time_outside_hour``.
+edge is taken from the stored neighbour hour, or placed by a fixed rule inside the ids stored hours leave free, so
+adjacent hours share it and every id is in exactly one hour, whatever order the items' times are in. An item whose
+time is outside its id's hour (same-second ids in either order, a story the site re-dated hours later) is stored in
+that hour all the same, flagged in ``time_outside_hour``.
 
 A run materializes any range of hours (one for the schedule, many for a backfill: ``BackfillPolicy.single_run``): it
 places every edge of the range in one search, fetches all the range's ids in one concurrent batch, and replaces those
@@ -20,6 +20,7 @@ fetching at once.
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,27 +176,30 @@ def item_history(
 ) -> TableWithLedger:
     start, end = unix_bounds(context.partition_time_window)
     starts = list(range(start, end, HOUR_SECONDS))
-    stored = stored_neighbour_edges(warehouse_query, start, end)
+    stored = stored_neighbours(warehouse_query, start, end)
     try:
         edges = find_edges(
-            hn_client, [i for i in [*starts, end] if i not in stored], max_untimed_scan=config.max_untimed_scan
+            hn_client, [i for i in [*starts, end] if i not in stored.edges], max_untimed_scan=config.max_untimed_scan
         )
         if not edges.is_past(end):
             raise_unfinished(edges, end)
-        windows = hour_windows(starts, HOUR_SECONDS, {**edges.ids, **stored})
+        windows = hour_windows(
+            starts, HOUR_SECONDS, {**edges.ids, **stored.edges}, floor=stored.floor, ceiling=stored.ceiling
+        )
     except IdWindowError as error:
         raise dg.Failure(description=f"Nothing was written: {error}") from error
     ids = range(windows[0].first_id, windows[-1].end_id)
     context.log.info(
         f"{len(windows)} hour(s) from {utc(start)} hold ids {ids.start:,}..{ids.stop - 1:,} ({len(ids):,} ids; "
-        f"{len(stored)} edge(s) taken from stored neighbours, {len(edges.ids)} placed with {len(edges.probes)} probes)"
+        f"{len(stored.edges)} edge(s) taken from stored neighbours, {len(edges.ids)} placed looking at "
+        f"{len(edges.probes)} ids)"
     )
     result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
     problems = fetch_problems(result, config.max_failed_items, config.max_missing_share, config.missing_grace_count)
     if problems:
         raise dg.Failure(
             description="Nothing was written, the hours keep their last good rows: " + "; ".join(problems),
-            metadata={**edges_metadata(edges, stored), **fetch_metadata(result)},
+            metadata={**edges_metadata(edges, stored.edges), **fetch_metadata(result)},
         )
     frame = history_frame((item for item in result.rows if not item.deleted), windows)
     ledger = windows_frame(windows, frame, result, edges.max_item_id)
@@ -207,34 +211,65 @@ def item_history(
             "id_count": len(ids),
             "time_outside_hour_count": int(frame[HISTORY_FLAG_COLUMN].sum()),
             "hours": dg.MetadataValue.md(hours_table(ledger)),
-            **edges_metadata(edges, stored),
+            **edges_metadata(edges, stored.edges),
             **fetch_metadata(result),
         }
     )
     return TableWithLedger(frame, ledger, WINDOWS_TABLE)
 
 
-def stored_neighbour_edges(warehouse_query: WarehouseQuery, start: int, end: int) -> dict[int, int]:
-    """The edges of ``start`` and ``end`` as the stored hours around ``[start, end)`` recorded them, where stored.
+@dataclass(frozen=True)
+class StoredNeighbours:
+    """What the stored hours around a range fix: the edges they share with it, and the ids they already hold.
 
-    The hour before ends where this range begins; the hour after begins where it ends. Taking their recorded edges
-    rather than placing them again keeps stored neighbours and this range contiguous, whatever the API serves now.
+    ``edges`` has the range's first edge if the hour just before is stored (its ``end_id``) and its last edge if the
+    hour just after is (its ``first_id``). ``floor`` and ``ceiling`` bound every edge of the range by the nearest
+    stored hours on either side, adjacent or not, so that no id of theirs can be written into the range again.
+    """
+
+    edges: dict[int, int]
+    floor: int = 1
+    ceiling: int | None = None
+
+
+def stored_neighbours(warehouse_query: WarehouseQuery, start: int, end: int) -> StoredNeighbours:
+    """The nearest stored hours before ``start`` and from ``end`` on, read from the ledger (if written yet).
+
+    Taking their recorded edges rather than placing them again keeps stored hours and this range contiguous, whatever
+    the API serves now.
     """
     if not warehouse_query.has_table(WINDOWS_TABLE):
-        return {}
-    hour, first_id, end_id = (warehouse_query.column(name) for name in (HISTORY_HOUR_COLUMN, "first_id", "end_id"))
-    rows = warehouse_query.rows(
-        f"SELECT {hour}, {first_id}, {end_id} FROM {warehouse_query.table(WINDOWS_TABLE)} "
-        f"WHERE {hour} IN ({sql_hour(start - HOUR_SECONDS)}, {sql_hour(end)})"
+        return StoredNeighbours({})
+    q = warehouse_query
+    hour, first_id, end_id, ledger = (
+        q.column(HISTORY_HOUR_COLUMN),
+        q.column("first_id"),
+        q.column("end_id"),
+        q.table(WINDOWS_TABLE),
     )
-    edges = {}
-    for moment, first, after in rows:
-        hour_start = int(pd.Timestamp(moment).tz_localize(None).tz_localize(UTC).timestamp())
-        if hour_start == end:
-            edges[end] = int(first)
-        else:
-            edges[start] = int(after)
-    return edges
+    before = q.rows(
+        f"SELECT {hour}, {end_id} FROM {ledger} WHERE {hour} < {sql_hour(start)} ORDER BY {hour} DESC LIMIT 1"
+    )
+    after = q.rows(f"SELECT {hour}, {first_id} FROM {ledger} WHERE {hour} >= {sql_hour(end)} ORDER BY {hour} LIMIT 1")
+    neighbours = StoredNeighbours({})
+    if before:
+        moment, edge = before[0]
+        neighbours = replace(neighbours, floor=int(edge))
+        if unix_hour(moment) == start - HOUR_SECONDS:
+            neighbours.edges[start] = int(edge)
+    if after:
+        moment, edge = after[0]
+        neighbours = replace(neighbours, ceiling=int(edge))
+        if unix_hour(moment) == end:
+            neighbours.edges[end] = int(edge)
+    return neighbours
+
+
+def unix_hour(moment: datetime) -> int:
+    """A ``partition_hour`` as the warehouse returns it (a UTC timestamp without a zone) in Unix seconds."""
+    if moment.tzinfo is not None:
+        raise TypeError(f"partition_hour came back with a time zone ({moment}); it is stored as UTC without one.")
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def raise_unfinished(edges: Edges, end: int) -> None:
@@ -299,6 +334,6 @@ def edges_metadata(edges: Edges, stored: Mapping[int, int]) -> dict[str, Any]:
         "probe_count": len(edges.probes),
         **{
             f"probes_{outcome.value}": len(edges.probes_with(outcome))
-            for outcome in (ProbeOutcome.NULL, ProbeOutcome.UNTIMED, ProbeOutcome.INVALID)
+            for outcome in (ProbeOutcome.NULL, ProbeOutcome.UNTIMED, ProbeOutcome.INVALID, ProbeOutcome.FAILED)
         },
     }

@@ -20,6 +20,7 @@ from hn_assets.history import (
     WINDOWS_TABLE,
     item_history,
     sql_hour,
+    unix_hour,
 )
 from hn_assets.metadata import id_list
 from hn_core.environment import Target
@@ -48,8 +49,8 @@ def in_hours(warehouse: WarehouseQuery, start: int, end: int) -> str:
 
 
 def unix(moment: datetime) -> int:
-    """A timestamp the warehouse returned (UTC, without a zone) as Unix seconds."""
-    return int(moment.replace(tzinfo=UTC).timestamp())
+    """A ``partition_hour`` the warehouse returned (UTC, without a zone) as Unix seconds."""
+    return unix_hour(moment)
 
 
 @hourly_check(

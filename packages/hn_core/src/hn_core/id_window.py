@@ -22,8 +22,8 @@ re-dated or out-of-order item from steering a step.
 An hour's window is ``[edge(start), edge(end))``, so adjacent hours share their edge by construction and every id
 belongs to exactly one hour. An item of the window whose time is outside the hour is not refused: it belongs to the
 hour its id is in, and the history flags it. Where a history has stored the neighbour of an hour, the neighbour's
-recorded edge is used instead of searching again (``hour_windows``), which keeps the edge stable even when the API
-later serves a different time for an item near it.
+recorded edge is used instead of searching again, and every edge placed is kept inside the ids stored hours leave
+free (``hour_windows``), which keeps stored hours intact even when the API later serves other times.
 
 A probe that cannot be fetched (after the client's retries) stops the search: the rule must see every id it looks
 at, and stepping past one would make the edge depend on a transient failure.
@@ -74,6 +74,7 @@ class ProbeOutcome(StrEnum):
     NULL = "null"
     UNTIMED = "untimed"
     INVALID = "invalid"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Probe:
     item_id: int
     outcome: ProbeOutcome
     time: int | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ class HourWindow:
 
 
 class ProbeLog:
-    """Every id looked at, fetched in concurrent batches, each id once; a failed fetch stops the search."""
+    """Every id looked at, fetched in concurrent batches, each id once. An id that could not be fetched stops the
+    search only if the rule needs its time: ids fetched ahead, in case, may fail without consequence."""
 
     def __init__(self, client: HNClient) -> None:
         self._client = client
@@ -130,27 +133,33 @@ class ProbeLog:
     def knows(self, item_id: int) -> bool:
         return item_id in self._seen
 
+    def probes_of(self, item_id: int) -> Probe:
+        """What ``item_id`` showed, a failed fetch included (a newest item that failed only makes a range wait)."""
+        return self._seen[item_id]
+
     def time(self, item_id: int) -> int | None:
-        return self._seen[item_id].time
+        """The time of ``item_id``, ``None`` if it has none; raises ``ProbeFailedError`` if it could not be fetched."""
+        probe = self._seen[item_id]
+        if probe.outcome is ProbeOutcome.FAILED:
+            raise ProbeFailedError(
+                f"Id {item_id}, which the search for the hours' edges must look at, could not be fetched "
+                f"({probe.reason}). An edge is placed by a fixed rule that must see every id it looks at, so nothing "
+                "was written; retry when the API answers for it."
+            )
+        return probe.time
 
     def fetch(self, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids) - self._seen.keys())
         if not wanted:
             return
         result = self._client.fetch_items(wanted)
-        lost = {item_id: reason for item_id, reason in result.failed.items() if item_id not in result.invalid_ids}
-        if lost:
-            shown = "; ".join(f"{item_id}: {reason}" for item_id, reason in list(lost.items())[:5])
-            raise ProbeFailedError(
-                f"{len(lost)} of the ids the search for the hours' edges looks at could not be fetched ({shown}). "
-                "An edge is placed by a fixed rule that must see every id it looks at, so nothing was written; "
-                "retry when the API answers for them."
-            )
         for item in result.rows:
             outcome = ProbeOutcome.UNTIMED if item.time is None else ProbeOutcome.TIMED
             self._seen[item.id] = Probe(item.id, outcome, item.time)
         self._seen.update((item_id, Probe(item_id, ProbeOutcome.NULL)) for item_id in result.missing_ids)
-        self._seen.update((item_id, Probe(item_id, ProbeOutcome.INVALID)) for item_id in result.invalid_ids)
+        for item_id, reason in result.failed.items():
+            outcome = ProbeOutcome.INVALID if item_id in result.invalid_ids else ProbeOutcome.FAILED
+            self._seen[item_id] = Probe(item_id, outcome, reason=reason)
 
 
 def find_edges(
@@ -228,23 +237,26 @@ def _timed_times(
 ) -> Generator[list[int], None, list[float]]:
     """The times of the first ``count`` items with a time from ``start`` on, going up (``step`` 1) or down (-1)."""
     times: list[float] = []
+    limit = min(start + max_untimed_scan - 1, newest_id) if step > 0 else max(start - max_untimed_scan + 1, 1)
     next_id, size = start, PROBE_SPAN
     while len(times) < count and 1 <= next_id <= newest_id:
-        if abs(next_id - start) >= max_untimed_scan:
+        if (next_id - limit) * step > 0:
             raise NoTimedItemsError(
-                f"{abs(next_id - start)} ids from {start} {'up' if step > 0 else 'down'} hold no item with a time: "
+                f"{max_untimed_scan} ids from {start} {'up' if step > 0 else 'down'} hold no item with a time: "
                 f"null, untimed or invalid answers. A probe's time cannot be taken there; raise max_untimed_scan "
                 f"({max_untimed_scan}) if the API really has no items there."
             )
-        last = min(next_id + size - 1, newest_id) if step > 0 else max(next_id - size + 1, 1)
+        last = min(next_id + size - 1, limit) if step > 0 else max(next_id - size + 1, limit)
         batch = range(next_id, last + step, step)
         unknown = [item_id for item_id in batch if not log.knows(item_id)]
         if unknown:
             yield unknown
         for item_id in batch:
             time = log.time(item_id)
-            if time is not None and len(times) < count:
+            if time is not None:
                 times.append(time)
+                if len(times) == count:
+                    break
         next_id, size = last + step, size * 2
     return times
 
@@ -257,33 +269,37 @@ def newest_time_search(log: ProbeLog, newest_id: int, max_untimed_scan: int) -> 
         unknown = [item_id for item_id in batch if not log.knows(item_id)]
         if unknown:
             yield unknown
-        times = [time for item_id in batch if (time := log.time(item_id)) is not None]
+        fetched = [log.probes_of(item_id) for item_id in batch]
+        times = [probe.time for probe in fetched if probe.time is not None]
         if times:
             return max(times)
         high, size = batch.start, size * 2
     return -1
 
 
-def hour_windows(starts: Sequence[int], hour: int, edges: Mapping[int, int]) -> list[HourWindow]:
-    """The windows of consecutive hours beginning at ``starts``, cut at ``edges`` (instant -> id).
+def hour_windows(
+    starts: Sequence[int], hour: int, edges: Mapping[int, int], *, floor: int = 1, ceiling: int | None = None
+) -> list[HourWindow]:
+    """The windows of consecutive hours beginning at ``starts``, cut at ``edges`` (instant -> id), inside the ids
+    ``[floor, ceiling)`` that stored hours leave free: ``floor`` is where the nearest stored hour before ends,
+    ``ceiling`` where the nearest stored hour after begins.
 
-    Edges are kept in order: an edge the rule placed before the previous one (the rule need not be monotonic where
-    times are out of order) is moved up to it, leaving an empty window rather than two overlapping ones, and none
-    passes the last edge, which may be a stored neighbour's. Raises ``IdWindowError`` if the first and the last
-    edge are themselves out of order: the stored neighbours of these hours disagree.
+    Within one search, edges are in order (every search bisects the same probe times, and a later instant can only
+    turn right where an earlier one does). Against edges other runs stored, they need not be: the API may serve other
+    times now. So every edge is kept inside ``[floor, ceiling]`` and at or after the one before it, leaving an empty
+    window rather than an id in two hours. Raises ``IdWindowError`` only if ``floor`` passes ``ceiling``: then the
+    stored hours around these overlap each other.
     """
-    instants = [*starts, starts[-1] + hour]
-    first, last = edges[instants[0]], edges[instants[-1]]
-    if first > last:
+    if ceiling is not None and floor > ceiling:
         raise IdWindowError(
-            f"The hour before {instants[0]} ends at id {first}, after the hour from {instants[-1]} begins (id {last}): "
-            "the stored windows around these hours overlap. Materialize those neighbouring hours together with these "
-            "(one backfill over all of them) so that their edges are placed again."
+            f"The stored hour before {starts[0]} ends at id {floor}, after the stored hour from {starts[-1] + hour} on "
+            f"begins (id {ceiling}): the stored windows around these hours overlap. Materialize the hours from the "
+            "one to the other again, as one backfill, so that their edges are placed again."
         )
-    cuts = [first]
-    for instant in instants[1:-1]:
-        cuts.append(min(max(edges[instant], cuts[-1]), last))
-    cuts.append(last)
+    cuts: list[int] = []
+    for instant in [*starts, starts[-1] + hour]:
+        cut = max(edges[instant], cuts[-1] if cuts else floor)
+        cuts.append(cut if ceiling is None else min(cut, ceiling))
     bounds = zip(starts, cuts, cuts[1:], strict=False)
     return [HourWindow(start, start + hour, low, high) for start, low, high in bounds]
 
