@@ -6,6 +6,7 @@ asset body can be called as a plain function in tests with ``StubHNClient``. Sto
 """
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -15,6 +16,7 @@ from pydantic import Field
 from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata, id_list
 from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
 from hn_core.client import FetchResult
+from hn_core.code_version import source_version
 
 GROUP = "hacker_news"
 #: One run at a time writes these tables: the repository's dagster.yaml gives every pool one slot, held for the
@@ -72,6 +74,16 @@ class ItemsConfig(dg.Config):
     )
 
 
+def versioned_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``@dg.asset`` whose ``code_version`` is read from the function's source and the project code it calls
+    (``hn_core.code_version``): edit a transform, and every asset that calls it has a new version."""
+
+    def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
+        return dg.asset(code_version=source_version(function), **kwargs)(function)
+
+    return decorate
+
+
 class ProgressLog:
     """Logs fetch progress every ``every`` items with the rate so far, so a long fetch is visibly alive."""
 
@@ -84,7 +96,7 @@ class ProgressLog:
             self._log.info(f"Fetched {done:,}/{total:,} items ({rate:,.0f} items/s)")
 
 
-@dg.asset(
+@versioned_asset(
     description=(
         "The N most recent Hacker News items (stories, comments, jobs, polls and poll options), one row per live "
         "item, fetched from the HN API. Each answer is checked against the API's item model. Deleted items, `null` "
@@ -130,14 +142,16 @@ def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConf
         )
 
 
-@dg.asset(description="The `items` of type `comment`, with the same columns.", **COMMON)
+@versioned_asset(description="The `items` of type `comment`, with the same columns.", **COMMON)
 def comments(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
     frame = comments_frame(items)
     context.add_output_metadata(frame_metadata(frame, COMMENTS_PREVIEW))
     return frame
 
 
-@dg.asset(description="The `items` of type `story` (jobs and polls are not stories), with the same columns.", **COMMON)
+@versioned_asset(
+    description="The `items` of type `story` (jobs and polls are not stories), with the same columns.", **COMMON
+)
 def stories(context: dg.AssetExecutionContext, items: pd.DataFrame) -> pd.DataFrame:
     frame = stories_frame(items)
     context.add_output_metadata(frame_metadata(frame, STORIES_PREVIEW))

@@ -28,7 +28,14 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from hn_assets.assets import DEFAULT_MISSING_GRACE_COUNT, ITEMS_PREVIEW, ProgressLog, fetch_metadata, fetch_problems
+from hn_assets.assets import (
+    DEFAULT_MISSING_GRACE_COUNT,
+    ITEMS_PREVIEW,
+    ProgressLog,
+    fetch_metadata,
+    fetch_problems,
+    versioned_asset,
+)
 from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata
 from hn_core import HNClient
 from hn_core.client import FetchResult
@@ -150,7 +157,7 @@ def unix_bounds(window: dg.TimeWindow) -> tuple[int, int]:
     return int(window.start.timestamp()), int(window.end.timestamp())
 
 
-@dg.asset(
+@versioned_asset(
     name=HISTORY_TABLE,
     partitions_def=HOURLY,
     metadata={"partition_expr": HISTORY_HOUR_COLUMN, "dagster/column_schema": HISTORY_SCHEMA},

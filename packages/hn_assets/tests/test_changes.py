@@ -1,0 +1,79 @@
+"""What a change touches: code versions that reach the transforms, and the assets to run from two fingerprints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from hn_assets.assets import comments, items, stories
+from hn_assets.changes import Fingerprint, changed_assets, fingerprints, from_json, main, to_json
+from hn_assets.definitions import defs
+from hn_core.code_version import reached
+
+
+def sources(asset) -> set[str]:
+    return set(reached(asset.op.compute_fn.decorated_fn))
+
+
+def test_the_assets_versions_reach_the_transforms_they_call_and_only_those() -> None:
+    of_comments, of_stories, of_items = sources(comments), sources(stories), sources(items)
+
+    assert {"hn_core.transforms.comments_frame", "hn_core.transforms.items_of_type"} <= of_comments
+    assert {"hn_core.transforms.stories_frame", "hn_core.transforms.items_of_type"} <= of_stories
+    assert {"hn_core.transforms.items_frame", "hn_core.transforms._record"} <= of_items
+    assert "hn_core.transforms.items_of_type" not in of_items
+    assert "hn_core.transforms.comments_frame" not in of_stories
+    assert all(asset.code_versions_by_key[asset.key] for asset in (comments, stories, items))
+
+
+@pytest.fixture(scope="module")
+def base() -> dict[str, Fingerprint]:
+    return fingerprints(defs())
+
+
+def edited(prints: dict[str, Fingerprint], key: str, **changes: object) -> dict[str, Fingerprint]:
+    return {**prints, key: dataclasses.replace(prints[key], **changes)}
+
+
+def test_the_same_definitions_change_nothing(base) -> None:
+    assert set(base) == {"items", "comments", "stories", "item_history"}
+    assert changed_assets(base, fingerprints(defs())) == {}
+
+
+def test_a_changed_leaf_runs_alone_and_a_changed_root_runs_with_everything_downstream(base) -> None:
+    assert changed_assets(base, edited(base, "comments", code_version="other")) == {"comments": ["code_version"]}
+    assert changed_assets(base, edited(base, "items", config_schema="Shape.other")) == {
+        "comments": ["downstream of items"],
+        "items": ["config_schema"],
+        "stories": ["downstream of items"],
+    }
+
+
+def test_dependencies_partitions_and_column_schemas_count_and_a_new_asset_runs(base) -> None:
+    head = edited(base, "item_history", partitions="Daily", column_schema=(("id", "int64"),))
+    head = edited(head, "stories", dependencies=("item_history", "items"))
+    head["top_stories"] = dataclasses.replace(base["stories"], dependencies=("stories",))
+    del head["comments"]  # removed by the change: nothing to run, the diff reports it
+
+    assert changed_assets(base, head) == {
+        "item_history": ["partitions", "column_schema"],
+        "stories": ["dependencies"],
+        "top_stories": ["new"],
+    }
+
+
+def test_fingerprints_go_through_json_and_the_command_line(base, tmp_path, capsys) -> None:
+    assert from_json(to_json(base)) == base
+    (tmp_path / "base.json").write_text(to_json(base))
+    (tmp_path / "head.json").write_text(to_json(edited(base, "items", code_version="x")))
+
+    main(["compare", str(tmp_path / "base.json"), str(tmp_path / "head.json")])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "comments\tdownstream of items",
+        "items\tcode_version",
+        "stories\tdownstream of items",
+    ]
+    assert json.loads(to_json(base))["items"]["code_version"] == items.code_versions_by_key[items.key]
