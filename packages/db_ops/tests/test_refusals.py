@@ -71,7 +71,11 @@ def sql_log() -> StatementLog:
 def run(job: dg.JobDefinition, pr_id: str | None) -> dg.ExecuteInProcessResult:
     op = job.graph.node_defs[0].name
     config = {} if pr_id is None else {"pr_id": pr_id}
-    resources = {"snowflake": RecordingSnowflake(), "branch_role": BranchRole(name="HN_BRANCH")}
+    resources = {
+        "snowflake": RecordingSnowflake(),
+        "branch_role": BranchRole(name="HN_BRANCH"),
+        "local_clones": RecordingSnowflake(),  # any use of it would be recorded too
+    }
     return job.execute_in_process(
         run_config={"ops": {op: {"config": config}}}, resources=resources, raise_on_error=False
     )
@@ -120,7 +124,6 @@ def test_production_runs_the_clone_and_its_hand_over(use_environment, sql_log: S
     [
         ("branch", 7, {}),
         ("staging", None, {}),
-        ("local", None, {}),
         ("local", None, local_snowflake_variables("ALICE", "ALICE")),
     ],
 )
@@ -137,9 +140,9 @@ def test_clone_runs_only_in_production(
 
 
 @pytest.mark.parametrize(
-    ("environment", "extra"), [("staging", {}), ("local", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
+    ("environment", "extra"), [("staging", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
 )
-def test_drop_never_runs_in_staging_or_local(
+def test_drop_never_runs_in_staging_or_on_a_laptop_on_snowflake(
     environment: str, extra: dict, use_environment, sql_log: StatementLog
 ) -> None:
     use_environment(environment, **extra)
@@ -166,12 +169,13 @@ def test_a_branch_deployment_drops_only_its_own_clone(use_environment, sql_log: 
 
 
 @pytest.mark.parametrize(
-    ("environment", "extra"), [("staging", {}), ("local", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
+    ("environment", "extra"), [("staging", {}), ("local", local_snowflake_variables("ALICE", "ALICE"))]
 )
-def test_staging_and_local_definitions_bind_no_snowflake_to_db_ops(
+def test_staging_and_local_snowflake_definitions_bind_no_snowflake_to_db_ops(
     environment: str, extra: dict, use_environment
 ) -> None:
-    """There, db_ops needs no credentials and any of its runs fails with one message, naming production."""
+    """There, db_ops needs no credentials and any of its runs fails with one message, naming production (a laptop on
+    DuckDB clones DuckDB files instead: ``test_local_clones.py``)."""
     use_environment(environment, **extra)
     definitions = defs()
 

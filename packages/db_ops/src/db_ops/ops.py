@@ -1,29 +1,36 @@
 """Ops that create and drop the per-pull-request clones of ``PRODUCTION``.
 
-They use the ``snowflake`` and ``branch_role`` resources by key, not by type, so that the location loads locally
-without importing Snowflake libraries. Where each may run is checked first (``db_ops.placement``), before any SQL.
+They use the ``snowflake``, ``branch_role`` and ``local_clones`` resources by key, not by type, so that the
+location loads locally without importing Snowflake libraries. Where each may run is checked first
+(``db_ops.placement``), before any SQL.
 """
 
+import os
 import time
 from typing import Any
 
 import dagster as dg
 
+from db_ops.local_clones import BASE_SCHEMA
 from db_ops.placement import Operation
-from db_ops.pull_request import PullRequestConfig, resolve_pull_request_id
+from db_ops.pull_request import PullRequestConfig, is_local_duckdb, resolve_pull_request_id
 from db_ops.sql import TableInfo, clone_statement, drop_statement, handover_statements, tables_of
+from hn_core.environment import resolve_target
 from hn_core.names import PRODUCTION_DATABASE, InvalidNameError, clone_database_name, validate_identifier
 
 
-@dg.op(required_resource_keys={"snowflake", "branch_role"}, tags={"kind": "snowflake"})
+@dg.op(required_resource_keys={"snowflake", "branch_role", "local_clones"}, tags={"kind": "snowflake"})
 def clone_production_database(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
     """Replace `PRODUCTION_CLONE_<PR>` with a zero-copy clone of `PRODUCTION` owned by the branch role.
 
     Runs in production, with the role that owns `PRODUCTION`: `CREATE OR REPLACE ... CLONE` is one atomic
     statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one), then the clone is
-    handed to the branch role, which holds nothing on `PRODUCTION` itself.
+    handed to the branch role, which holds nothing on `PRODUCTION` itself. On a laptop whose warehouse is a DuckDB
+    file, the clone is a copy of that file beside it, with the base schema `HACKER_NEWS_BASE` for diffs.
     """
     clone = clone_database_name(resolve_pull_request_id(config, Operation.CLONE))
+    if is_local_duckdb(resolve_target(os.environ)):
+        return _clone_locally(context, clone)
     branch_role = _branch_role(context.resources.branch_role.name)
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
@@ -47,17 +54,41 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
     return clone
 
 
-@dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
+@dg.op(required_resource_keys={"snowflake", "local_clones"}, tags={"kind": "snowflake"})
 def drop_database_clone(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
     """Drop `PRODUCTION_CLONE_<PR>` if it exists; any other name is refused before SQL is built."""
     clone = clone_database_name(resolve_pull_request_id(config, Operation.DROP))
     started = time.perf_counter()
+    if is_local_duckdb(resolve_target(os.environ)):
+        existed = context.resources.local_clones.drop(clone)
+        context.log.info(f"Dropped the local clone {clone}" if existed else f"There was no local clone {clone}")
+        context.add_output_metadata({"database": clone, "existed": existed, **_duration(started)})
+        return clone
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()
         cursor.execute(drop_statement(clone))
         status = cursor.fetchone()
     context.log.info(f"Dropped {clone} (Snowflake said: {status[0] if status else 'nothing'})")
     context.add_output_metadata({"database": clone, "status": str(status[0]) if status else "", **_duration(started)})
+    return clone
+
+
+def _clone_locally(context: dg.OpExecutionContext, clone: str) -> str:
+    started = time.perf_counter()
+    local_clones = context.resources.local_clones
+    tables = local_clones.clone(clone)
+    context.log.info(
+        f"Copied the local warehouse into {local_clones.path_of(clone)}, with the base schema {BASE_SCHEMA}"
+    )
+    context.add_output_metadata(
+        {
+            "database": clone,
+            "path": str(local_clones.path_of(clone)),
+            "source": local_clones.warehouse,
+            **_tables_metadata(tables),
+            **_duration(started),
+        }
+    )
     return clone
 
 

@@ -2,7 +2,9 @@
 
 Only production's role owns ``PRODUCTION``, so only production can clone it; production also inherits the branch
 role, so it can drop any clone. A branch deployment owns its own clone once production handed it over, so it may
-drop that one (and only that one). Staging and local hold no clone at all and run none of these operations.
+drop that one (and only that one). On a laptop whose warehouse is a DuckDB file, clone and drop work on DuckDB files
+beside it (``db_ops.local_clones``), so that the whole pull-request loop can be rehearsed offline. Staging, and a
+laptop on Snowflake, hold no clone at all and run none of these operations.
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ def refusal(
     environment: Environment,
     pull_request_id: int | None = None,
     own_pull_request_id: int | None = None,
+    *,
+    local_duckdb: bool = False,
 ) -> str | None:
     """Why ``operation`` may not run here, naming where to run it; None if it may."""
     if environment is Environment.PRODUCTION:
+        return None
+    if local_duckdb and operation in (Operation.CLONE, Operation.DROP):
         return None
     if operation is Operation.CLONE:
         return (
@@ -69,9 +75,11 @@ def require_placement(
     environment: Environment,
     pull_request_id: int | None = None,
     own_pull_request_id: int | None = None,
+    *,
+    local_duckdb: bool = False,
 ) -> None:
     """Stop the run with the reason (``dg.Failure``) unless ``operation`` may run here."""
-    if reason := refusal(operation, environment, pull_request_id, own_pull_request_id):
+    if reason := refusal(operation, environment, pull_request_id, own_pull_request_id, local_duckdb=local_duckdb):
         raise dg.Failure(reason)
 
 

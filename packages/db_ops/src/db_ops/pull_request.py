@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.placement import Operation, require_placement
-from hn_core.environment import resolve_target
+from hn_core.environment import Environment, Store, Target, resolve_target
 from hn_core.names import InvalidNameError, parse_pull_request_id
 
 PULL_REQUEST_VARIABLE = "DAGSTER_CLOUD_PULL_REQUEST_ID"
@@ -33,7 +33,7 @@ def resolve_pull_request_id(
     """The PR id to act on, validated, once ``operation`` is known to be allowed here for it.
 
     Production may act on any pull request; a branch deployment only drop its own clone (so a mistyped id cannot
-    drop a colleague's); staging and local nothing (see ``db_ops.placement``).
+    drop a colleague's); a laptop on DuckDB its local clones; staging nothing (see ``db_ops.placement``).
     """
     env = os.environ if env is None else env
     own = env.get(PULL_REQUEST_VARIABLE)
@@ -48,5 +48,12 @@ def resolve_pull_request_id(
     except InvalidNameError as error:
         raise dg.Failure(str(error)) from error
     target = resolve_target(env)
-    require_placement(operation, target.environment, pull_request_id, target.pull_request_id)
+    require_placement(
+        operation, target.environment, pull_request_id, target.pull_request_id, local_duckdb=is_local_duckdb(target)
+    )
     return pull_request_id
+
+
+def is_local_duckdb(target: Target) -> bool:
+    """A laptop whose warehouse is a DuckDB file: clones are DuckDB files there (``db_ops.local_clones``)."""
+    return target.environment is Environment.LOCAL and target.store is Store.DUCKDB

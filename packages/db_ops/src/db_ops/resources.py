@@ -4,7 +4,10 @@
   the role each clone is handed to, from ``SYSTEM_SNOWFLAKE_BRANCH_ROLE`` (set it to the branch deployments'
   ``BRANCH_SNOWFLAKE_ROLE``);
 - branch: ``snowflake`` with the branch deployment's own credentials and role (it may drop its own clone);
-- staging and local: stand-ins that stop any db_ops run at once, naming where to run it, and need no credentials.
+- staging and local: stand-ins that stop any db_ops run at once, naming where to run it, and need no credentials;
+- local on DuckDB: besides those, ``local_clones``, which clones and drops DuckDB files beside the warehouse.
+
+``local_clones`` is a stand-in everywhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from db_ops.local_clones import DuckDBClones
 from db_ops.placement import DatabaseOperationsElsewhere
+from db_ops.pull_request import is_local_duckdb
 from hn_core.environment import ConfigurationError, Environment, Target
 from hn_core.resources import build_snowflake_resource, credential_variables, require_identifier
 
@@ -41,9 +46,15 @@ def build_db_ops_resources(target: Target, env: Mapping[str, str]) -> dict[str, 
                 "production's own role. Give branch deployments a role of their own (deploy/snowflake/ provisions "
                 "HN_BRANCH) and set it in both BRANCH_SNOWFLAKE_ROLE and SYSTEM_SNOWFLAKE_BRANCH_ROLE."
             )
-        return {"snowflake": snowflake, "branch_role": BranchRole(name=dg.EnvVar(BRANCH_ROLE_VARIABLE))}
+        branch = BranchRole(name=dg.EnvVar(BRANCH_ROLE_VARIABLE))
+        return {"snowflake": snowflake, "branch_role": branch, "local_clones": elsewhere(target)}
     if target.environment is Environment.BRANCH:
         snowflake = build_snowflake_resource(target, env)
-        return {"snowflake": snowflake, "branch_role": BranchRole(name=dg.EnvVar(credential_variables(target)["role"]))}
-    elsewhere = DatabaseOperationsElsewhere(environment=target.environment.value)
-    return {"snowflake": elsewhere, "branch_role": elsewhere}
+        branch = BranchRole(name=dg.EnvVar(credential_variables(target)["role"]))
+        return {"snowflake": snowflake, "branch_role": branch, "local_clones": elsewhere(target)}
+    local = DuckDBClones(warehouse=target.duckdb_path) if is_local_duckdb(target) else elsewhere(target)
+    return {"snowflake": elsewhere(target), "branch_role": elsewhere(target), "local_clones": local}
+
+
+def elsewhere(target: Target) -> DatabaseOperationsElsewhere:
+    return DatabaseOperationsElsewhere(environment=target.environment.value)

@@ -1,0 +1,99 @@
+"""Pull-request clones on a laptop: DuckDB files beside the local warehouse, made and dropped like Snowflake's.
+
+Locally, the DuckDB file ``HN_DUCKDB_PATH`` plays production. ``clone_prod`` copies it into
+``PRODUCTION_CLONE_<PR>.duckdb`` in the same folder, through DuckDB itself (``COPY FROM DATABASE``, so a file being
+written is never copied half-way), and keeps the tables as of the clone in the schema ``HACKER_NEWS_BASE`` of the
+copy: the base a diff compares with, as in a Snowflake clone. DuckDB has no zero-copy clone and no roles, so the
+copy costs the file's size and nothing stops a local run from writing the base; the names are the same as in
+Snowflake, and so is what is refused: any name that is not ``PRODUCTION_CLONE_<digits>``.
+
+The copy is made under a temporary name and moved into place in one rename, so a failed or killed clone leaves the
+previous clone (or none), never half of one. ``drop_prod_clone`` deletes the file; a second drop is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import closing
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from db_ops.sql import TableInfo
+from hn_core.names import HACKER_NEWS_SCHEMA, validate_clone_name
+
+#: The schema of a clone that keeps production's tables as of the clone, for diffs.
+BASE_SCHEMA = f"{HACKER_NEWS_SCHEMA}_BASE"
+
+
+class DuckDBClones(dg.ConfigurableResource):
+    """Clones of the local DuckDB warehouse, one file per pull request beside it."""
+
+    warehouse: str = Field(description="The local warehouse file that plays production (HN_DUCKDB_PATH).")
+
+    def path_of(self, clone: str) -> Path:
+        """Where ``clone`` lives: ``PRODUCTION_CLONE_<PR>.duckdb`` beside the warehouse."""
+        return Path(self.warehouse).resolve().parent / f"{validate_clone_name(clone)}.duckdb"
+
+    def clone(self, clone: str) -> list[TableInfo]:
+        """Replace ``clone`` with a copy of the warehouse and its base schema; returns the copy's tables."""
+        source, target = Path(self.warehouse), self.path_of(clone)
+        if not source.exists():
+            raise dg.Failure(
+                f"There is no local warehouse to clone at {source}: materialize the assets first (uv run "
+                "hn-quickstart, or dg launch), or point HN_DUCKDB_PATH at your warehouse file."
+            )
+        import duckdb  # here, not when the location loads: db_ops loads without it
+
+        staging = target.with_name(f"{target.stem}.cloning.duckdb")
+        _remove(staging)
+        with closing(duckdb.connect()) as connection:
+            connection.execute(f"ATTACH {_literal(source)} AS production (READ_ONLY)")
+            connection.execute(f"ATTACH {_literal(staging)} AS clone")
+            connection.execute("COPY FROM DATABASE production TO clone")
+            tables = connection.execute(
+                "SELECT table_name FROM information_schema.tables "
+                f"WHERE table_catalog = 'clone' AND table_schema = '{HACKER_NEWS_SCHEMA}' ORDER BY table_name"
+            ).fetchall()
+            connection.execute(f"CREATE SCHEMA clone.{BASE_SCHEMA}")
+            for (table,) in tables:
+                connection.execute(
+                    f"CREATE TABLE clone.{BASE_SCHEMA}.{quote(table)} AS "
+                    f"SELECT * FROM clone.{HACKER_NEWS_SCHEMA}.{quote(table)}"
+                )
+            connection.execute("DETACH clone")
+            connection.execute("DETACH production")
+        _remove(Path(f"{target}.wal"))
+        os.replace(staging, target)
+        return tables_of(target)
+
+    def drop(self, clone: str) -> bool:
+        """Delete ``clone``'s file; ``False`` if there was none."""
+        target = self.path_of(clone)
+        existed = target.exists()
+        _remove(target)
+        _remove(Path(f"{target}.wal"))
+        return existed
+
+
+def tables_of(path: Path) -> list[TableInfo]:
+    import duckdb
+
+    with closing(duckdb.connect(str(path), read_only=True)) as connection:
+        rows = connection.execute(
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY schema_name, table_name"
+        ).fetchall()
+    return [TableInfo(schema, name, rows) for schema, name, rows in rows]
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
