@@ -21,10 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.sql import TableInfo
-from hn_core.names import HACKER_NEWS_SCHEMA, validate_clone_name
-
-#: The schema of a clone that keeps production's tables as of the clone, for diffs.
-BASE_SCHEMA = f"{HACKER_NEWS_SCHEMA}_BASE"
+from hn_core.names import BASE_SCHEMA, HACKER_NEWS_SCHEMA, validate_clone_name
 
 
 class DuckDBClones(dg.ConfigurableResource):

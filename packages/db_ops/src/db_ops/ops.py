@@ -11,12 +11,11 @@ from typing import Any
 
 import dagster as dg
 
-from db_ops.local_clones import BASE_SCHEMA
 from db_ops.placement import Operation
 from db_ops.pull_request import PullRequestConfig, is_local_duckdb, resolve_pull_request_id
 from db_ops.sql import TableInfo, clone_statement, drop_statement, handover_statements, tables_of
 from hn_core.environment import resolve_target
-from hn_core.names import PRODUCTION_DATABASE, InvalidNameError, clone_database_name, validate_identifier
+from hn_core.names import BASE_SCHEMA, PRODUCTION_DATABASE, InvalidNameError, clone_database_name, validate_identifier
 
 
 @dg.op(required_resource_keys={"snowflake", "branch_role", "local_clones"}, tags={"kind": "snowflake"})

@@ -7,27 +7,33 @@ at load time and a misconfiguration is reported by the location itself, naming e
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
 from hn_assets.assets import GROUP, comments, items, stories
 from hn_assets.automation import REFRESH_JOB, with_automation
 from hn_assets.checks import ALL_CHECKS
+from hn_assets.diff_checks import DIFF_CHECKS, has_base
 from hn_assets.history_checks import history_definitions
-from hn_core.environment import resolve_target
+from hn_core.environment import Target, resolve_target
 from hn_core.resources import build_resources
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    target = resolve_target(os.environ)
-    assets = dg.map_asset_specs(
-        lambda spec: spec.merge_attributes(kinds={target.store.value}), [items, comments, stories]
-    )
-    latest = dg.Definitions(
+    return location_definitions(resolve_target(os.environ), os.environ)
+
+
+def location_definitions(
+    target: Target, env: Mapping[str, str], latest: Sequence[dg.AssetsDefinition] = (items, comments, stories)
+) -> dg.Definitions:
+    """The location on ``target``; ``latest`` replaces the guide's three assets (a rehearsed change does)."""
+    assets = dg.map_asset_specs(lambda spec: spec.merge_attributes(kinds={target.store.value}), list(latest))
+    latest_defs = dg.Definitions(
         assets=assets,
         asset_checks=ALL_CHECKS,
-        resources=build_resources(target, os.environ),
+        resources=build_resources(target, env),
         jobs=[
             dg.define_asset_job(
                 REFRESH_JOB,
@@ -40,4 +46,5 @@ def defs() -> dg.Definitions:
         ],
         executor=dg.in_process_executor,
     )
-    return with_automation(target, dg.Definitions.merge(latest, history_definitions(target, os.environ)))
+    diffs = dg.Definitions(asset_checks=DIFF_CHECKS if has_base(target) else [])  # where a clone has a base
+    return with_automation(target, dg.Definitions.merge(latest_defs, history_definitions(target, env), diffs))

@@ -11,6 +11,8 @@ import re
 PRODUCTION_DATABASE = "PRODUCTION"
 CLONE_PREFIX = f"{PRODUCTION_DATABASE}_CLONE_"
 HACKER_NEWS_SCHEMA = "HACKER_NEWS"
+#: The schema of a clone that keeps production's tables as of the clone, read-only, for diffs.
+BASE_SCHEMA = f"{HACKER_NEWS_SCHEMA}_BASE"
 
 _IDENTIFIER = re.compile(r"[A-Z_][A-Z0-9_$]{0,254}")
 _PULL_REQUEST_ID = re.compile(r"[0-9]{1,18}")

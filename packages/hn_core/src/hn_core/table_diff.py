@@ -146,9 +146,13 @@ def diff_tables(
     head_schema: str,
     key: str = "id",
     partition_column: str | None = None,
+    where: str | None = None,
     samples: int = DEFAULT_SAMPLES,
 ) -> TableDiff:
-    """How ``head_schema.table`` differs from ``base_schema.table``; see the module docstring."""
+    """How ``head_schema.table`` differs from ``base_schema.table``; see the module docstring.
+
+    ``where`` (SQL on the table's columns, quoted as stored) restricts both sides, e.g. to the partitions a run wrote.
+    """
     base_columns, head_columns = columns_of(query, base_schema, table), columns_of(query, head_schema, table)
     diff = TableDiff(table, base_exists=bool(base_columns), head_exists=bool(head_columns))
     diff.columns_added = [name for name in head_columns if name not in base_columns]
@@ -159,6 +163,8 @@ def diff_tables(
         if name in base_columns and base_columns[name] != kind
     ]
     base, head = (f"{quote(schema)}.{quote(query.stored_name(table))}" for schema in (base_schema, head_schema))
+    if where:
+        base, head = (f"(SELECT * FROM {name} WHERE {where})" for name in (base, head))
     if diff.base_exists:
         diff.base_rows = count_rows(query, base)
     if diff.head_exists:
@@ -189,11 +195,11 @@ def diff_tables(
 
 
 def count_rows(query: WarehouseQuery, table: str) -> int:
-    return int(query.rows(f"SELECT COUNT(*) FROM {table}")[0][0])
+    return int(query.rows(f"SELECT COUNT(*) FROM {table} AS t")[0][0])
 
 
 def duplicate_keys(query: WarehouseQuery, table: str, key: str) -> int:
-    sql = f"SELECT COUNT(*) FROM (SELECT {quote(key)} FROM {table} GROUP BY {quote(key)} HAVING COUNT(*) > 1) AS d"
+    sql = f"SELECT COUNT(*) FROM (SELECT {quote(key)} FROM {table} AS t GROUP BY {quote(key)} HAVING COUNT(*) > 1) AS d"
     return int(query.rows(sql)[0][0])
 
 
