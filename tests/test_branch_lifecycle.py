@@ -54,13 +54,19 @@ def deploy(use_environment, hn_api_server: RunningHNAPI):
     return switch
 
 
-def materialize(count: int) -> None:
+def materialize(count: int) -> dg.ExecuteInProcessResult:
     result = (
         hn_assets_defs()
         .resolve_job_def("refresh_hacker_news")
         .execute_in_process(run_config={"ops": {"items": {"config": {"base_item_id": count}}}})
     )
     assert result.success
+    return result
+
+
+def diff_of(result: dg.ExecuteInProcessResult, check_name: str) -> dict:
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == check_name]
+    return {key: value.value for key, value in evaluation.metadata.items()}
 
 
 def launch(job_name: str, **op_config: object) -> dg.ExecuteInProcessResult:
@@ -127,10 +133,15 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert owners(account, "PRODUCTION_CLONE_42") == {"HN_BRANCH"}
 
     deploy("branch", 42)
-    materialize(60)
+    result = materialize(60)
     branch = snapshot(account, "PRODUCTION_CLONE_42")
     assert len(branch["ITEMS"]) < 60
     assert set(branch["ITEMS"]["ID"]) < set(production["ITEMS"]["ID"])
+    frames_equal(snapshot(account, "PRODUCTION_CLONE_42", "HACKER_NEWS_BASE"), production)  # read-only for the branch
+    items_diff = diff_of(result, "items_differs_from_base")  # the branch's run compares with its base, as the branch
+    assert (items_diff["base_rows"], items_diff["head_rows"]) == (len(production["ITEMS"]), len(branch["ITEMS"]))
+    assert (items_diff["rows_added"], items_diff["rows_changed"]) == (0, 0)
+    assert items_diff["rows_removed"] == len(production["ITEMS"]) - len(branch["ITEMS"])
     refused = materialize_pointed_at("PRODUCTION", 10)
     assert not refused.success
     assert "Database 'PRODUCTION' does not exist or not authorized" in str(refused.all_events)

@@ -65,7 +65,7 @@ def test_production_clones_and_hands_the_clone_to_the_branch_role(production, us
     result = run("clone_prod", {"pr_id": "42"})
 
     assert result.output_for_node("clone_production_database") == "PRODUCTION_CLONE_42"
-    assert production.tables("PRODUCTION_CLONE_42") == {"HACKER_NEWS.ITEMS", "AUDIT.LOADS"}
+    assert production.tables("PRODUCTION_CLONE_42") == {"HACKER_NEWS.ITEMS", "AUDIT.LOADS", "HACKER_NEWS_BASE.ITEMS"}
     assert_frame_equal(production.read_table("PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
     assert {securable: production.access.owner(securable) for securable in CLONE_OBJECTS} == dict.fromkeys(
         CLONE_OBJECTS, "HN_BRANCH"
@@ -78,10 +78,34 @@ def test_production_clones_and_hands_the_clone_to_the_branch_role(production, us
         "PRODUCTION_CLONE_42",
         "PRODUCTION",
         "HN_BRANCH",
-        2,
+        3,
     )
     assert "HACKER_NEWS.ITEMS`: 3 rows" in metadata["tables"]
     assert production.access.owner(Securable("TABLE", "PRODUCTION.HACKER_NEWS.ITEMS")) == "HN_PRODUCTION"
+
+
+def test_the_base_stays_production_s_and_the_branch_only_reads_it(production, use_environment) -> None:
+    use_environment("production")
+    run("clone_prod", {"pr_id": "42"})
+    base = "PRODUCTION_CLONE_42.HACKER_NEWS_BASE"
+    production.execute("DELETE FROM PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS", user=BRANCH_USER)  # the branch's change
+
+    assert production.execute(f"SELECT count(*) FROM {base}.ITEMS", user=BRANCH_USER) == [(3,)]
+    assert {
+        production.access.owner(Securable(kind, f"{base}{name}"))
+        for kind, name in (("SCHEMA", ""), ("TABLE", ".ITEMS"))
+    } == {"HN_PRODUCTION"}
+    for sql, refused in (
+        (f"INSERT INTO {base}.ITEMS VALUES (4, 'poll')", "table 'ITEMS'"),
+        (f"DELETE FROM {base}.ITEMS", "table 'ITEMS'"),
+        (f"DROP TABLE {base}.ITEMS", "table 'ITEMS'"),
+        (f"CREATE TABLE {base}.MINE (N INTEGER)", "schema 'HACKER_NEWS_BASE'"),
+        (f"DROP SCHEMA {base}", "schema 'HACKER_NEWS_BASE'"),
+    ):
+        with pytest.raises(ProgrammingError, match=f"Insufficient privileges to operate on {refused}"):
+            production.execute(sql, user=BRANCH_USER)
+    assert_frame_equal(production.read_table(f"{base}.ITEMS"), PRODUCTION_ROWS)
+    assert production.execute("SELECT count(*) FROM PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS") == [(0,)]
 
 
 def test_the_branch_writes_its_clone_and_nothing_of_production(production, use_environment) -> None:

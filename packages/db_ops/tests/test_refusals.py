@@ -30,6 +30,10 @@ class StatementLog:
 
 
 class RecordingCursor:
+    """Records statements; ``SHOW SCHEMAS`` answers one schema, HACKER_NEWS, as a fresh clone of production has."""
+
+    description = (("name",),)
+
     def __init__(self, log: StatementLog) -> None:
         self.log = log
 
@@ -41,7 +45,7 @@ class RecordingCursor:
         return ("recorded",)
 
     def fetchall(self) -> list:
-        return []
+        return [("HACKER_NEWS",)] if self.log.statements[-1].startswith("SHOW SCHEMAS") else []
 
 
 RECORDED = StatementLog()
@@ -113,9 +117,13 @@ def test_production_runs_the_clone_and_its_hand_over(use_environment, sql_log: S
     use_environment("production")
 
     assert run(clone_prod, "7").success
-    assert sql_log.statements[:2] == [
+    assert sql_log.statements[:6] == [
         "CREATE OR REPLACE DATABASE PRODUCTION_CLONE_7 CLONE PRODUCTION",
+        "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
+        "CREATE OR REPLACE SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS_BASE CLONE PRODUCTION_CLONE_7.HACKER_NEWS",
+        "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
         "USE SECONDARY ROLES HN_BRANCH",
+        "GRANT OWNERSHIP ON ALL TABLES IN SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS TO ROLE HN_BRANCH COPY CURRENT GRANTS",
     ]
 
 

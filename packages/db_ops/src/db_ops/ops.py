@@ -13,9 +13,24 @@ import dagster as dg
 
 from db_ops.placement import Operation
 from db_ops.pull_request import PullRequestConfig, is_local_duckdb, resolve_pull_request_id
-from db_ops.sql import TableInfo, clone_statement, drop_statement, handover_statements, tables_of
+from db_ops.sql import (
+    TableInfo,
+    base_statement,
+    clone_statement,
+    drop_statement,
+    handover_statements,
+    schemas_of,
+    tables_of,
+)
 from hn_core.environment import resolve_target
-from hn_core.names import BASE_SCHEMA, PRODUCTION_DATABASE, InvalidNameError, clone_database_name, validate_identifier
+from hn_core.names import (
+    BASE_SCHEMA,
+    HACKER_NEWS_SCHEMA,
+    PRODUCTION_DATABASE,
+    InvalidNameError,
+    clone_database_name,
+    validate_identifier,
+)
 
 
 @dg.op(required_resource_keys={"snowflake", "branch_role", "local_clones"}, tags={"kind": "snowflake"})
@@ -23,9 +38,10 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
     """Replace `PRODUCTION_CLONE_<PR>` with a zero-copy clone of `PRODUCTION` owned by the branch role.
 
     Runs in production, with the role that owns `PRODUCTION`: `CREATE OR REPLACE ... CLONE` is one atomic
-    statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one), then the clone is
-    handed to the branch role, which holds nothing on `PRODUCTION` itself. On a laptop whose warehouse is a DuckDB
-    file, the clone is a copy of that file beside it, with the base schema `HACKER_NEWS_BASE` for diffs.
+    statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one). Production's tables
+    as of the clone are kept, zero-copy, in its schema `HACKER_NEWS_BASE`, which stays production's (the branch role
+    may read it); the rest of the clone is handed to the branch role, which holds nothing on `PRODUCTION` itself.
+    On a laptop whose warehouse is a DuckDB file, the clone is a copy of that file beside it, with the same base.
     """
     clone = clone_database_name(resolve_pull_request_id(config, Operation.CLONE))
     if is_local_duckdb(resolve_target(os.environ)):
@@ -36,8 +52,11 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
         cursor = connection.cursor()
         context.log.info(f"Cloning {PRODUCTION_DATABASE} into {clone}")
         cursor.execute(clone_statement(clone))
-        context.log.info(f"Handing {clone} over to {branch_role}")
-        for statement in handover_statements(clone, branch_role):
+        if HACKER_NEWS_SCHEMA in schemas_of(cursor, clone):
+            context.log.info(f"Keeping production's tables as of the clone in {clone}.{BASE_SCHEMA}")
+            cursor.execute(base_statement(clone))
+        context.log.info(f"Handing {clone} over to {branch_role}, all but {BASE_SCHEMA}")
+        for statement in handover_statements(clone, branch_role, schemas_of(cursor, clone)):
             cursor.execute(statement)
         tables = tables_of(cursor, clone)
     context.log.info(f"{clone} holds {len(tables)} tables: {', '.join(t.qualified_name for t in tables)}")

@@ -11,10 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hn_core.names import CLONE_PREFIX, PRODUCTION_DATABASE, validate_clone_name, validate_identifier
+from hn_core.names import (
+    BASE_SCHEMA,
+    CLONE_PREFIX,
+    HACKER_NEWS_SCHEMA,
+    PRODUCTION_DATABASE,
+    validate_clone_name,
+    validate_identifier,
+)
 
-#: What a clone holds that the branch role must own to write it, innermost first: tables and views, then schemas.
-HANDED_OVER = ("TABLES", "VIEWS", "SCHEMAS")
+#: What a schema of a clone holds that the branch role must own to write it: tables and views (then the schema).
+HANDED_OVER = ("TABLES", "VIEWS")
+#: Schemas of a clone that stay production's: Snowflake's own, and the base the branch's changes are compared with.
+KEPT_SCHEMAS = ("INFORMATION_SCHEMA", BASE_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,21 @@ def clone_statement(clone: str) -> str:
     return f"CREATE OR REPLACE DATABASE {validate_clone_name(clone)} CLONE {PRODUCTION_DATABASE}"
 
 
-def handover_statements(clone: str, branch_role: str) -> list[str]:
-    """Hand ``clone`` (its tables, views, schemas and itself) to ``branch_role``, keeping every other grant.
+def base_statement(clone: str) -> str:
+    """Keep production's tables as of the clone, zero-copy, in the clone's base schema, owned by production's role.
+
+    Made before the hand-over, while production's role still owns the tables: a schema clone's tables keep their
+    source's owners, so the base's stay production's, and the branch role only reads them.
+    """
+    return (
+        f"CREATE OR REPLACE SCHEMA {validate_clone_name(clone)}.{BASE_SCHEMA} "
+        f"CLONE {validate_clone_name(clone)}.{HACKER_NEWS_SCHEMA}"
+    )
+
+
+def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (HACKER_NEWS_SCHEMA,)) -> list[str]:
+    """Hand ``clone`` (the tables, views and ``schemas`` in it, and itself) to ``branch_role``, keeping every other
+    grant; the base schema stays production's, readable by the branch role.
 
     A database clone keeps the owner of each object inside it, so the cloning role (production's) still owns
     every schema and table of the clone, and the branch role could not write it. Since Snowflake's BCR 2395
@@ -45,15 +67,36 @@ def handover_statements(clone: str, branch_role: str) -> list[str]:
     """
     clone = validate_clone_name(clone)
     role = validate_identifier(branch_role, "branch role")
+    handed = [validate_identifier(schema, "schema") for schema in schemas if schema not in KEPT_SCHEMAS]
     grants = [
-        f"GRANT OWNERSHIP ON ALL {kind} IN DATABASE {clone} TO ROLE {role} COPY CURRENT GRANTS" for kind in HANDED_OVER
+        f"GRANT OWNERSHIP ON {target} TO ROLE {role} COPY CURRENT GRANTS"
+        for schema in handed
+        for target in (*(f"ALL {kind} IN SCHEMA {clone}.{schema}" for kind in HANDED_OVER), f"SCHEMA {clone}.{schema}")
     ]
+    reads = []
+    if BASE_SCHEMA in schemas:
+        reads = [
+            f"GRANT USAGE ON SCHEMA {clone}.{BASE_SCHEMA} TO ROLE {role}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {clone}.{BASE_SCHEMA} TO ROLE {role}",
+        ]
     return [
         f"USE SECONDARY ROLES {role}",
         *grants,
         f"GRANT OWNERSHIP ON DATABASE {clone} TO ROLE {role} COPY CURRENT GRANTS",
+        *reads,
         "USE SECONDARY ROLES NONE",
     ]
+
+
+def schemas_statement(clone: str) -> str:
+    return f"SHOW SCHEMAS IN DATABASE {validate_clone_name(clone)}"
+
+
+def schemas_of(cursor: Any, clone: str) -> list[str]:
+    """The schemas of ``clone``, as ``SHOW SCHEMAS`` lists them (``INFORMATION_SCHEMA`` included)."""
+    cursor.execute(schemas_statement(clone))
+    columns = _column_index(cursor.description)
+    return [row[columns["name"]] for row in cursor.fetchall()]
 
 
 def drop_statement(clone: str) -> str:

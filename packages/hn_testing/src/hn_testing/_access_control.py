@@ -231,6 +231,22 @@ class AccessControl:
                     if original in self.grants:
                         self.grants[child] = {role: set(p) for role, p in self.grants[original].items()}
 
+    def schema_cloned(self, source: Securable, target: Securable, owner: str) -> None:
+        """A schema clone: owned by the cloning role; its tables and views keep their source's owners and grants.
+
+        Snowflake: "If the source object is a database or schema, the clone inherits all granted privileges on the
+        clones of all child objects contained in the source object" (user-guide/object-clone, access control), and
+        the owner of each child is copied with them, as for a database clone.
+        """
+        with self.lock:
+            self.created(target, owner)
+            for kind in ("TABLE", "VIEW"):
+                for child in self.catalog.contents(target, kind):
+                    original = Securable(kind, f"{source.name}.{child.short_name}")
+                    self.owners[child] = self.owner(original)
+                    if original in self.grants:
+                        self.grants[child] = {role: set(p) for role, p in self.grants[original].items()}
+
     def _move(self, old: Securable, new: Securable) -> None:
         for table in (self.owners, self.grants):
             for known in [key for key in table if _inside_or_equal(key, old)]:

@@ -9,7 +9,8 @@ The rules follow Snowflake's "Access control requirements" of each command and i
 | INSERT / UPDATE / DELETE / MERGE / COPY     | that privilege on the target table; a warehouse                   |
 | TRUNCATE TABLE                              | TRUNCATE on the table                                             |
 | CREATE TABLE / VIEW (and CTAS, CLONE)       | CREATE TABLE / CREATE VIEW on the schema, from the primary role   |
-| CREATE SCHEMA                               | CREATE SCHEMA on the database, from the primary role              |
+| CREATE SCHEMA [CLONE source]                | CREATE SCHEMA on the database, from the primary role; USAGE on    |
+|                                             | the source schema (its tables keep their owners and grants)       |
 | CREATE DATABASE [CLONE source]              | CREATE DATABASE on the account (primary role); USAGE on source    |
 | OR REPLACE of an existing object, DROP      | OWNERSHIP of the object                                           |
 | ALTER TABLE (SWAP WITH, RENAME TO, others)  | OWNERSHIP of the table (of both, to swap); CREATE TABLE on the    |
@@ -80,6 +81,11 @@ class Authorizer:
     def _database_of(self, table: exp.Table) -> str | None:
         database = object_name(table.args["catalog"]) if table.args.get("catalog") else self.database
         return database.upper() if database else None
+
+    def _cloned_schema(self, table: exp.Table) -> Securable | None:
+        """The source of ``CREATE SCHEMA .. CLONE [d.]s``: sqlglot reads it as a table ``s`` of database ``d``."""
+        database = object_name(table.args["db"]).upper() if table.args.get("db") else self.database
+        return Securable("SCHEMA", f"{database}.{table.name.upper()}") if database else None
 
     def _schema_of(self, table: exp.Table) -> Securable | None:
         """The schema a reference lives in (for ``CREATE SCHEMA d.s`` sqlglot puts ``s`` where schemas go too)."""
@@ -191,6 +197,15 @@ class Authorizer:
             self.session.require("CREATE SCHEMA", Securable("DATABASE", schema.parts[0]), creating=True)
             created, exists = schema, self.catalog.securable_exists(schema)
             existing = created
+            clone = create.args.get("clone")
+            if isinstance(clone, exp.Clone) and (source := self._cloned_schema(clone.this)) is not None:
+                self.session.require("USAGE", source, exists=True)
+                if exists and not create.args.get("replace"):
+                    return _NOTHING
+                if exists:
+                    self.session.require("OWNERSHIP", existing, exists=True)
+                control = self.session.control
+                return Authorized(effect=lambda: control.schema_cloned(source, created, owner))
         else:
             parts = self._parts(target)
             if parts is None:

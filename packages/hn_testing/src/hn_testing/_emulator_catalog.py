@@ -14,6 +14,7 @@ for one emulator, working directly on fakesnow's shared DuckDB instance:
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -42,6 +43,11 @@ _CLONED_METADATA = {
     "_fs_global._fs_information_schema._fs_tables_ext": "ext_table_catalog",
     "_fs_global._fs_information_schema._fs_file_formats": "database_name",
 }
+#: fakesnow's metadata about each table (VARCHAR lengths, comments), by catalog, schema and table name.
+_TABLE_METADATA = (
+    "_fs_global._fs_information_schema._fs_columns_ext",
+    "_fs_global._fs_information_schema._fs_tables_ext",
+)
 # Stages are not cloned (Snowflake does not clone internal stages either), but go with their database.
 _DATABASE_METADATA = {**_CLONED_METADATA, "_fs_global._fs_information_schema._fs_stages": "database_name"}
 
@@ -341,6 +347,54 @@ class EmulatorCatalog:
                 self.drop(target)
                 raise
 
+    def clone_schema(self, database: str, source: str, target: str) -> None:
+        """Create schema ``target`` of ``database`` as a copy of schema ``source``: every table, with its rows.
+
+        Snowflake clones a schema's tables, views and other objects zero-copy; the emulator copies the tables (their
+        VARCHAR lengths and comments too, from fakesnow's metadata) and recreates the views from their definitions
+        (a name they qualify still points where it pointed, as in Snowflake). On failure the half-made schema is
+        dropped.
+        """
+        database = self.resolve(database)
+        prefix = f"{quote(database)}.{quote(source)}"
+        with self._lock, self._cursor() as cur:
+            kinds = cur.execute(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_catalog = ? AND table_schema = ? ORDER BY table_name",
+                [database, source],
+            ).fetchall()
+            if not kinds:
+                raise KeyError(f"schema {database}.{source} does not exist or is empty")
+            views = dict(
+                cur.execute(
+                    "SELECT table_name, view_definition FROM information_schema.views "
+                    "WHERE table_catalog = ? AND table_schema = ?",
+                    [database, source],
+                ).fetchall()
+            )
+            cur.execute(f"CREATE SCHEMA {quote(database)}.{quote(target)}")
+            try:
+                for table, kind in kinds:
+                    created = f"{quote(database)}.{quote(target)}.{quote(table)}"
+                    if kind == "VIEW":
+                        query = re.split(r"\bAS\b", views[table], maxsplit=1, flags=re.IGNORECASE)[1]  # DuckDB keeps
+                        cur.execute(f"CREATE VIEW {created} AS {query.strip().rstrip(';')}")  # the whole CREATE VIEW
+                    else:
+                        cur.execute(f"CREATE TABLE {created} AS SELECT * FROM {prefix}.{quote(table)}")
+                for metadata in _TABLE_METADATA:
+                    where = "WHERE ext_table_catalog = ? AND ext_table_schema = ?"
+                    cur.execute(f"DELETE FROM {metadata} {where}", [database, target])  # a replaced schema's
+                    columns = [r[0] for r in cur.execute(f"DESCRIBE {metadata}").fetchall()]
+                    select = ", ".join("?" if c == "ext_table_schema" else quote(c) for c in columns)
+                    cur.execute(
+                        f"INSERT INTO {metadata} SELECT {select} FROM {metadata} "
+                        "WHERE ext_table_catalog = ? AND ext_table_schema = ?",
+                        [target, database, source],
+                    )
+            except Exception:
+                cur.execute(f"DROP SCHEMA IF EXISTS {quote(database)}.{quote(target)} CASCADE")
+                raise
+
     def swap_tables(self, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
         """``ALTER TABLE first SWAP WITH second``: the two tables exchange names, in one DuckDB transaction.
 
@@ -363,10 +417,7 @@ class EmulatorCatalog:
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
-            for metadata in (
-                "_fs_global._fs_information_schema._fs_columns_ext",
-                "_fs_global._fs_information_schema._fs_tables_ext",
-            ):
+            for metadata in _TABLE_METADATA:
                 where = "ext_table_catalog = ? AND ext_table_schema = ? AND ext_table_name = ?"
                 for old, new in ((table, parking), (other, table), (parking, other)):
                     cur.execute(f"UPDATE {metadata} SET ext_table_name = ? WHERE {where}", [new, database, schema, old])

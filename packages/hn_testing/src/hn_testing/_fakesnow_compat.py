@@ -10,6 +10,7 @@ emulator is active) or by wrapping a fakesnow function; production code paths ar
 | fake ``write_pandas`` raises raw DuckDB exceptions            | ``write_pandas``                               |
 | ``DROP DATABASE`` does not parse                              | ``EmulatorCursor._drop_database``              |
 | ``CREATE DATABASE .. CLONE`` is empty, ``OR REPLACE`` fails   | ``EmulatorCursor._create_database``            |
+| ``CREATE SCHEMA .. CLONE`` does not parse                     | ``EmulatorCursor._create_schema_clone``        |
 | ``SHOW DATABASES``: created_on is 1970, LIKE/TERSE ignored    | ``show_databases_sql``                         |
 | ``INFORMATION_SCHEMA.DATABASES``: 1970, loses its ``DB.``     | ``_information_schema_databases``              |
 | ``SHOW SCHEMAS LIKE`` ignores LIKE                            | ``EmulatorCursor._transform``                  |
@@ -57,7 +58,7 @@ from hn_testing._access_statements import (
     parse_access_statement,
 )
 from hn_testing._authorization import Authorizer, Effect
-from hn_testing._emulator_catalog import DATABASES_VIEW, NOT_DATABASES_SQL, REGISTRY_TABLE, EmulatorCatalog
+from hn_testing._emulator_catalog import DATABASES_VIEW, NOT_DATABASES_SQL, REGISTRY_TABLE, EmulatorCatalog, quote
 from hn_testing._snowflake_errors import already_exists, does_not_exist, snowflake_error
 
 # dagster_snowflake_pandas does `from snowflake.connector.pandas_tools import write_pandas`, so patching the
@@ -149,6 +150,14 @@ def _information_schema_databases(node: exp.Expr) -> exp.Expr:
 
 def _is_database_ddl(expression: exp.Expr, kind: type[exp.Expr]) -> bool:
     return isinstance(expression, kind) and str(expression.args.get("kind") or "").upper() == "DATABASE"
+
+
+def _is_schema_clone(expression: exp.Expr) -> bool:
+    return (
+        isinstance(expression, exp.Create)
+        and str(expression.args.get("kind") or "").upper() == "SCHEMA"
+        and isinstance(expression.args.get("clone"), exp.Clone)
+    )
 
 
 #: Statements Snowflake runs as their own transaction, committing any open one first
@@ -279,7 +288,7 @@ class EmulatorCursor(FakeSnowflakeCursor):
                 if securable.kind == "DATABASE"
             }
             return show_databases_sql(expression, self._conn.database, owners)
-        if _is_database_ddl(expression, exp.Create):
+        if _is_database_ddl(expression, exp.Create) or _is_schema_clone(expression):
             # fakesnow's create_database transform would drop CLONE and OR REPLACE; keep the statement and
             # only resolve IDENTIFIER(..) and unquoted case, then run it in _create_database.
             return expression.transform(lambda e: transforms.identifier(e, params), copy=False).transform(
@@ -307,6 +316,9 @@ class EmulatorCursor(FakeSnowflakeCursor):
             return
         if _is_database_ddl(transformed, exp.Create):
             self._create_database(transformed)
+            return
+        if _is_schema_clone(transformed):
+            self._create_schema_clone(transformed)
             return
         if _is_database_ddl(transformed, exp.Drop):
             self._drop_database(transformed)
@@ -399,6 +411,29 @@ class EmulatorCursor(FakeSnowflakeCursor):
             catalog.clone(source, name)
         self._conn.use_database(name)
         super()._execute(_status(f"Database {name} successfully created."))
+
+    def _create_schema_clone(self, create: exp.Create) -> None:
+        """``CREATE [OR REPLACE] SCHEMA [IF NOT EXISTS] [D.]X CLONE [D.]Y`` within one database, tables with rows."""
+        target, source = create.this, create.args["clone"].this
+        database = (target.catalog or self._conn.database or "").upper()
+        source_database = (source.db or self._conn.database or "").upper()
+        name, source_name = target.db.upper(), source.name.upper()
+        if source_database != database:
+            raise NotImplementedError("the emulator clones a schema within its own database only")
+        catalog = self._conn.catalog
+        self._commit_before_ddl()
+        schemas = {schema.upper() for schema in catalog.schemas(database)}
+        if source_name not in schemas:
+            raise does_not_exist("Schema", f"{database}.{source_name}")
+        if name in schemas:
+            if create.args.get("exists"):
+                super()._execute(_status(f"{name} already exists, statement succeeded."))
+                return
+            if not create.args.get("replace"):
+                raise already_exists(name)
+            self._duck_conn.execute(f"DROP SCHEMA {quote(database)}.{quote(name)} CASCADE")
+        catalog.clone_schema(database, source_name, name)
+        super()._execute(_status(f"Schema {name} successfully created."))
 
     def _drop_database(self, drop: exp.Drop) -> None:
         """``DROP DATABASE [IF EXISTS] X``: fakesnow cannot parse it; drop every schema and table of X."""
