@@ -81,6 +81,19 @@ def test_a_failed_clone_leaves_the_previous_one(warehouse: Path) -> None:
     assert contents(warehouse.parent / "PRODUCTION_CLONE_7.duckdb", "HACKER_NEWS") == before
 
 
+def test_a_clone_of_a_clone_takes_its_tables_as_the_new_base(warehouse: Path, use_environment) -> None:
+    assert run("clone_prod", "7").success
+    first = warehouse.parent / "PRODUCTION_CLONE_7.duckdb"
+    with duckdb.connect(str(first)) as connection:
+        connection.execute('DELETE FROM HACKER_NEWS."items" WHERE id < 2')  # the branch's change
+    use_environment("local", HN_DUCKDB_PATH=str(first))
+
+    assert run("clone_prod", "8").success
+    second = warehouse.parent / "PRODUCTION_CLONE_8.duckdb"
+    assert contents(second, "HACKER_NEWS_BASE") == contents(first, "HACKER_NEWS")
+    assert not list(warehouse.parent.glob("*.cloning.duckdb*")), "nothing left of the copy in progress"
+
+
 @pytest.mark.parametrize("pr_id", ["0", "7; DROP", "../../etc", "-1"])
 def test_a_name_that_is_not_a_clone_is_refused_before_any_file_is_touched(warehouse: Path, pr_id: str) -> None:
     for job_name in ("clone_prod", "drop_prod_clone"):

@@ -229,6 +229,29 @@ def test_statements_refuse_anything_but_a_clone_name(name: str) -> None:
         handover_statements(name, "HN_BRANCH")
 
 
+def test_the_hand_over_quotes_any_schema_production_made_and_keeps_the_base() -> None:
+    statements = handover_statements(
+        "PRODUCTION_CLONE_1",
+        "HN_BRANCH",
+        ["HACKER_NEWS", "scratch", 'we"ird', "HACKER_NEWS_BASE", "INFORMATION_SCHEMA"],
+    )
+
+    owned = [s.split(" IN SCHEMA ")[-1].split(" TO ")[0] for s in statements if " IN SCHEMA " in s and "OWNER" in s]
+    assert owned == [
+        "PRODUCTION_CLONE_1.HACKER_NEWS",
+        "PRODUCTION_CLONE_1.HACKER_NEWS",
+        'PRODUCTION_CLONE_1."scratch"',
+        'PRODUCTION_CLONE_1."scratch"',
+        'PRODUCTION_CLONE_1."we""ird"',
+        'PRODUCTION_CLONE_1."we""ird"',
+    ]
+    assert statements[-3:] == [
+        "GRANT USAGE ON SCHEMA PRODUCTION_CLONE_1.HACKER_NEWS_BASE TO ROLE HN_BRANCH",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA PRODUCTION_CLONE_1.HACKER_NEWS_BASE TO ROLE HN_BRANCH",
+        "USE SECONDARY ROLES NONE",
+    ]
+
+
 @pytest.mark.parametrize("role", ["hn_branch", "HN_BRANCH COPY", "HN_BRANCH; DROP DATABASE PRODUCTION", ""])
 def test_the_hand_over_refuses_anything_but_a_role_name(role: str) -> None:
     with pytest.raises(InvalidNameError, match="Invalid branch role"):

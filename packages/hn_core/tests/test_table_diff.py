@@ -92,8 +92,9 @@ def test_every_kind_of_difference_is_counted_exactly(warehouse) -> None:
     assert result.columns_added == ["NEW_COL"]
     assert result.columns_removed == ["OLD_COL"]
     [(name, was, now)] = result.columns_retyped
-    assert (name, was, now) in {("KIND", "BIGINT", "VARCHAR"), ("KIND", "NUMBER", "TEXT")}, "as each warehouse says"
-    assert result.changed_share == {"SCORE": 2 / 8, "TITLE": 1 / 8, "PART": 0.0}
+    assert (name, was, now) in {("KIND", "BIGINT", "VARCHAR"), ("KIND", "NUMBER(38,0)", "TEXT")}, "as each says"
+    assert result.changed_share == {"SCORE": 2 / 8, "TITLE": 1 / 8, "KIND": 0.0, "PART": 0.0}, "KIND: same text"
+    assert result.notes == ["Retyped columns are compared as text: `KIND`."]
     assert result.samples == {"added": [11, 12], "removed": [1, 2], "changed": [4, 5, 6]}
     assert result.partitions == [PartitionDiff("a", 6, 4, 0, 2, 3), PartitionDiff("b", 4, 6, 2, 0, 0)]
     assert result.has_differences
@@ -143,17 +144,38 @@ def test_an_empty_head_removes_every_row_and_a_removed_table_is_said(warehouse) 
     assert "Removed by the change" in dropped.markdown()
 
 
-def test_duplicate_keys_are_said_not_hidden(warehouse) -> None:
+@pytest.mark.parametrize(
+    ("change", "unmatched"),
+    [
+        ("INSERT INTO HEAD_SCHEMA.ITEMS SELECT * FROM BASE_SCHEMA.ITEMS WHERE ID = 3", 1),  # a repeated key
+        ("UPDATE HEAD_SCHEMA.ITEMS SET ID = NULL WHERE ID IN (3, 4)", 1),  # NULL keys count once
+    ],
+)
+def test_repeated_or_null_keys_are_said_and_rows_not_matched(warehouse, change: str, unmatched: int) -> None:
     query, execute = warehouse
     execute(BASE[0])
     execute(BASE[1])
     execute("CREATE TABLE HEAD_SCHEMA.ITEMS AS SELECT * FROM BASE_SCHEMA.ITEMS")
-    execute("INSERT INTO HEAD_SCHEMA.ITEMS SELECT * FROM BASE_SCHEMA.ITEMS WHERE ID = 3")
+    execute(change)
 
     result = diff(query, key="ID")
 
     assert result.notes == [
-        "1 key value(s) of `ID` appear more than once: rows with them are matched with each copy, so the counts of "
-        "changed rows include every pairing."
+        f"{unmatched} key value(s) of `ID` are NULL or appear more than once: rows cannot be matched one to one, so "
+        "only the schema and the row counts are compared."
     ]
-    assert result.head_rows == 11
+    assert (result.added, result.removed, result.changed) == (None, None, None)
+
+
+def test_a_retyped_column_s_changed_values_are_counted_as_text(warehouse) -> None:
+    query, execute = warehouse
+    execute("CREATE TABLE BASE_SCHEMA.T (ID BIGINT, V BIGINT)")
+    execute("INSERT INTO BASE_SCHEMA.T VALUES (1, 10), (2, 20)")
+    execute("CREATE TABLE HEAD_SCHEMA.T (ID BIGINT, V VARCHAR)")
+    execute("INSERT INTO HEAD_SCHEMA.T VALUES (1, '10'), (2, '20.5')")
+
+    result = diff(query, "T", key="ID")
+
+    assert (result.added, result.removed, result.changed) == (0, 0, 1)
+    assert result.changed_share == {"V": 0.5}
+    assert result.samples["changed"] == [2]

@@ -3,8 +3,9 @@
 Locally, the DuckDB file ``HN_DUCKDB_PATH`` plays production. ``clone_prod`` copies it into
 ``PRODUCTION_CLONE_<PR>.duckdb`` in the same folder, through DuckDB itself (``COPY FROM DATABASE``, so a file being
 written is never copied half-way), and keeps the tables as of the clone in the schema ``HACKER_NEWS_BASE`` of the
-copy: the base a diff compares with, as in a Snowflake clone. DuckDB has no zero-copy clone and no roles, so the
-copy costs the file's size and nothing stops a local run from writing the base; the names are the same as in
+copy: the base a diff compares with, as in a Snowflake clone (its tables; views are not kept in the base). DuckDB has
+no zero-copy clone and no roles, so the copy costs the file's size and nothing stops a local run from writing the
+base; the names are the same as in
 Snowflake, and so is what is refused: any name that is not ``PRODUCTION_CLONE_<digits>``.
 
 The copy is made under a temporary name and moved into place in one rename, so a failed or killed clone leaves the
@@ -14,7 +15,7 @@ previous clone (or none), never half of one. ``drop_prod_clone`` deletes the fil
 from __future__ import annotations
 
 import os
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import dagster as dg
@@ -45,24 +46,30 @@ class DuckDBClones(dg.ConfigurableResource):
 
         staging = target.with_name(f"{target.stem}.cloning.duckdb")
         _remove(staging)
-        with closing(duckdb.connect()) as connection:
-            connection.execute(f"ATTACH {_literal(source)} AS production (READ_ONLY)")
-            connection.execute(f"ATTACH {_literal(staging)} AS clone")
-            connection.execute("COPY FROM DATABASE production TO clone")
-            tables = connection.execute(
-                "SELECT table_name FROM information_schema.tables "
-                f"WHERE table_catalog = 'clone' AND table_schema = '{HACKER_NEWS_SCHEMA}' ORDER BY table_name"
-            ).fetchall()
-            connection.execute(f"CREATE SCHEMA clone.{BASE_SCHEMA}")
-            for (table,) in tables:
-                connection.execute(
-                    f"CREATE TABLE clone.{BASE_SCHEMA}.{quote(table)} AS "
-                    f"SELECT * FROM clone.{HACKER_NEWS_SCHEMA}.{quote(table)}"
-                )
-            connection.execute("DETACH clone")
-            connection.execute("DETACH production")
-        _remove(Path(f"{target}.wal"))
-        os.replace(staging, target)
+        try:
+            with closing(duckdb.connect()) as connection:
+                connection.execute(f"ATTACH {_literal(source)} AS production (READ_ONLY)")
+                connection.execute(f"ATTACH {_literal(staging)} AS clone")
+                connection.execute("COPY FROM DATABASE production TO clone")
+                tables = connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'clone' "
+                    f"AND table_schema = '{HACKER_NEWS_SCHEMA}' AND table_type = 'BASE TABLE' ORDER BY table_name"
+                ).fetchall()
+                # A warehouse that is itself a clone has a base already: the new clone's base is this one's tables.
+                connection.execute(f"DROP SCHEMA IF EXISTS clone.{BASE_SCHEMA} CASCADE")
+                connection.execute(f"CREATE SCHEMA clone.{BASE_SCHEMA}")
+                for (table,) in tables:
+                    connection.execute(
+                        f"CREATE TABLE clone.{BASE_SCHEMA}.{quote(table)} AS "
+                        f"SELECT * FROM clone.{HACKER_NEWS_SCHEMA}.{quote(table)}"
+                    )
+                connection.execute("DETACH clone")
+                connection.execute("DETACH production")
+            _remove(Path(f"{target}.wal"))
+            os.replace(staging, target)
+        finally:
+            _remove_quietly(staging)
+            _remove_quietly(Path(f"{staging}.wal"))
         return tables_of(target)
 
     def drop(self, clone: str) -> bool:
@@ -94,3 +101,9 @@ def _literal(path: Path) -> str:
 
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def _remove_quietly(path: Path) -> None:
+    """Clean up after a failed clone without hiding why it failed (the path may be anything, even a folder)."""
+    with suppress(OSError):
+        path.unlink(missing_ok=True)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from hn_core.names import (
 
 #: What a schema of a clone holds that the branch role must own to write it: tables and views (then the schema).
 HANDED_OVER = ("TABLES", "VIEWS")
+_UNQUOTED = re.compile(r"[A-Z_][A-Z0-9_$]*")
 #: Schemas of a clone that stay production's: Snowflake's own, and the base the branch's changes are compared with.
 KEPT_SCHEMAS = ("INFORMATION_SCHEMA", BASE_SCHEMA)
 
@@ -67,7 +69,7 @@ def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (
     """
     clone = validate_clone_name(clone)
     role = validate_identifier(branch_role, "branch role")
-    handed = [validate_identifier(schema, "schema") for schema in schemas if schema not in KEPT_SCHEMAS]
+    handed = [quote_identifier(schema) for schema in schemas if schema not in KEPT_SCHEMAS]
     grants = [
         f"GRANT OWNERSHIP ON {target} TO ROLE {role} COPY CURRENT GRANTS"
         for schema in handed
@@ -86,6 +88,16 @@ def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (
         *reads,
         "USE SECONDARY ROLES NONE",
     ]
+
+
+def quote_identifier(name: str) -> str:
+    """A schema name as ``SHOW SCHEMAS`` lists it, quoted: any name production created (lower case, spaces) works.
+
+    Upper-case names stay unquoted, as the clone's own SQL writes them.
+    """
+    if _UNQUOTED.fullmatch(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def schemas_statement(clone: str) -> str:

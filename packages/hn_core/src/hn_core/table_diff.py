@@ -11,12 +11,14 @@ kept read-only in the clone (``HACKER_NEWS_BASE``). ``diff_tables`` compares one
 
 The SQL is the same in DuckDB and Snowflake (``FULL OUTER JOIN``, ``IS DISTINCT FROM``, ``SUM(CASE ...)``), run through
 ``WarehouseQuery`` with the credentials of the environment. What a diff cannot compare is said in ``notes``, never
-guessed: a table without the key (only schema and counts), duplicate keys (the join multiplies them), a table only
-on one side (added or removed by the change).
+guessed: a table without the key, a retyped key, or keys that are NULL or repeated (only schema and counts: rows
+cannot be matched one to one), a table only on one side (added or removed by the change). Retyped columns are
+compared as text, and said so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,13 +131,22 @@ class TableDiff:
 
 
 def columns_of(query: WarehouseQuery, schema: str, table: str) -> dict[str, str]:
-    """``{name: type}`` of a table as the warehouse describes it, in column order; empty if it does not exist."""
+    """``{name: type}`` of a table as the warehouse describes it, in column order; empty if it does not exist.
+
+    Snowflake's ``data_type`` is ``NUMBER`` whatever the scale, so numbers carry their precision and scale: a column
+    going from ``NUMBER(38,0)`` to ``NUMBER(38,2)`` is retyped.
+    """
     rows = query.rows(
-        "SELECT column_name, data_type FROM information_schema.columns "
+        "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
         f"WHERE table_schema = {literal(schema)} AND table_name = {literal(query.stored_name(table))} "
         "ORDER BY ordinal_position"
     )
-    return {name: base_type(kind) for name, kind in rows}
+    return {name: _type(kind, precision, scale) for name, kind, precision, scale in rows}
+
+
+def _type(kind: str, precision: int | None, scale: int | None) -> str:
+    kind = base_type(kind)
+    return f"{kind}({precision},{scale})" if kind in ("NUMBER", "DECIMAL") and precision is not None else kind
 
 
 def diff_tables(
@@ -175,22 +186,29 @@ def diff_tables(
     if stored_key not in base_columns or stored_key not in head_columns:
         diff.notes.append(f"No key column `{key}` on both sides: only the schema and the row counts are compared.")
         return diff
-    duplicates = sum(duplicate_keys(query, name, stored_key) for name in (base, head))
-    if duplicates:
+    if base_columns[stored_key] != head_columns[stored_key]:
+        diff.notes.append(f"The key `{key}` was retyped: rows are not matched; only the schema and counts compared.")
+        return diff
+    unmatched = unmatched_keys(query, base, head, stored_key)
+    if unmatched:
         diff.notes.append(
-            f"{duplicates} key value(s) of `{key}` appear more than once: rows with them are matched with each "
-            "copy, so the counts of changed rows include every pairing."
+            f"{unmatched} key value(s) of `{key}` are NULL or appear more than once: rows cannot be matched one to "
+            "one, so only the schema and the row counts are compared."
         )
-    compared = [
-        name
-        for name in head_columns
-        if name in base_columns and name != stored_key and name not in {c for c, _, _ in diff.columns_retyped}
-    ]
-    compare_rows(query, diff, base, head, stored_key, compared)
-    diff.samples = {kind: sample_keys(query, base, head, stored_key, compared, kind, samples) for kind in KINDS}
+        return diff
+    retyped = {name for name, _, _ in diff.columns_retyped}
+    compared = [name for name in head_columns if name in base_columns and name != stored_key]
+    if retyped:
+        diff.notes.append(
+            "Retyped columns are compared as text: " + ", ".join(f"`{name}`" for name in sorted(retyped)) + "."
+        )
+    compare_rows(query, diff, base, head, stored_key, compared, retyped)
+    diff.samples = {
+        kind: sample_keys(query, base, head, stored_key, compared, kind, samples, retyped) for kind in KINDS
+    }
     stored_partition = query.stored_name(partition_column) if partition_column else None
     if stored_partition and stored_partition in base_columns and stored_partition in head_columns:
-        diff.partitions = partition_diffs(query, base, head, stored_key, compared, stored_partition)
+        diff.partitions = partition_diffs(query, base, head, stored_key, compared, stored_partition, retyped)
     return diff
 
 
@@ -198,41 +216,66 @@ def count_rows(query: WarehouseQuery, table: str) -> int:
     return int(query.rows(f"SELECT COUNT(*) FROM {table} AS t")[0][0])
 
 
-def duplicate_keys(query: WarehouseQuery, table: str, key: str) -> int:
-    sql = f"SELECT COUNT(*) FROM (SELECT {quote(key)} FROM {table} AS t GROUP BY {quote(key)} HAVING COUNT(*) > 1) AS d"
-    return int(query.rows(sql)[0][0])
+def unmatched_keys(query: WarehouseQuery, base: str, head: str, key: str) -> int:
+    """Key values that are NULL, or appear more than once on either side, counted once each."""
+    per_side = " UNION ".join(
+        f"SELECT {quote(key)} AS k FROM {table} AS t GROUP BY {quote(key)} HAVING COUNT(*) > 1 OR {quote(key)} IS NULL"
+        for table in (base, head)
+    )
+    return int(query.rows(f"SELECT COUNT(*) FROM ({per_side}) AS u")[0][0])
 
 
 def _joined(base: str, head: str, key: str) -> str:
     return f"{base} AS b FULL OUTER JOIN {head} AS h ON b.{quote(key)} = h.{quote(key)}"
 
 
-def _differs(columns: list[str]) -> str:
+def _column_differs(column: str, retyped: Collection[str] = ()) -> str:
+    """The two sides' values differ (``NULL`` to a value too); a retyped column's values are compared as text."""
+    if column in retyped:
+        return f"CAST(b.{quote(column)} AS VARCHAR) IS DISTINCT FROM CAST(h.{quote(column)} AS VARCHAR)"
+    return f"b.{quote(column)} IS DISTINCT FROM h.{quote(column)}"
+
+
+def _differs(columns: list[str], retyped: Collection[str] = ()) -> str:
     """A row pair with any compared column different (``FALSE`` when there is none to compare)."""
-    return " OR ".join(f"b.{quote(c)} IS DISTINCT FROM h.{quote(c)}" for c in columns) or "FALSE"
+    return " OR ".join(_column_differs(c, retyped) for c in columns) or "FALSE"
 
 
-def _kind_condition(key: str, columns: list[str], kind: str) -> str:
+def _kind_condition(key: str, columns: list[str], kind: str, retyped: Collection[str] = ()) -> str:
     both = f"b.{quote(key)} IS NOT NULL AND h.{quote(key)} IS NOT NULL"
     return {
         "added": f"b.{quote(key)} IS NULL",
         "removed": f"h.{quote(key)} IS NULL",
-        "changed": f"{both} AND ({_differs(columns)})",
+        "changed": f"{both} AND ({_differs(columns, retyped)})",
     }[kind]
 
 
-def _kind_counts(key: str, columns: list[str]) -> str:
-    return ", ".join(f"SUM(CASE WHEN {_kind_condition(key, columns, kind)} THEN 1 ELSE 0 END)" for kind in KINDS)
+def _kind_counts(key: str, columns: list[str], retyped: Collection[str] = ()) -> str:
+    return ", ".join(
+        f"SUM(CASE WHEN {_kind_condition(key, columns, kind, retyped)} THEN 1 ELSE 0 END)" for kind in KINDS
+    )
 
 
-def compare_rows(query: WarehouseQuery, diff: TableDiff, base: str, head: str, key: str, columns: list[str]) -> None:
-    """Rows added, removed and changed by ``key``, and per column the share of matched rows whose value changed."""
+def compare_rows(
+    query: WarehouseQuery,
+    diff: TableDiff,
+    base: str,
+    head: str,
+    key: str,
+    columns: list[str],
+    retyped: Collection[str] = (),
+) -> None:
+    """Rows added, removed and changed by ``key``, and per column the share of matched rows whose value changed.
+
+    Keys are unique and never NULL here (``unmatched_keys``), so a NULL key after the join means "no row there".
+    """
     both = f"b.{quote(key)} IS NOT NULL AND h.{quote(key)} IS NOT NULL"
     per_column = "".join(
-        f", SUM(CASE WHEN {both} AND b.{quote(c)} IS DISTINCT FROM h.{quote(c)} THEN 1 ELSE 0 END)" for c in columns
+        f", SUM(CASE WHEN {both} AND {_column_differs(c, retyped)} THEN 1 ELSE 0 END)" for c in columns
     )
     matched = f"SUM(CASE WHEN {both} THEN 1 ELSE 0 END)"
-    [row] = query.rows(f"SELECT {_kind_counts(key, columns)}, {matched}{per_column} FROM {_joined(base, head, key)}")
+    counts = _kind_counts(key, columns, retyped)
+    [row] = query.rows(f"SELECT {counts}, {matched}{per_column} FROM {_joined(base, head, key)}")
     added, removed, changed, pairs, *changes = (int(value or 0) for value in row)
     diff.added, diff.removed, diff.changed = added, removed, changed
     diff.changed_share = {
@@ -241,25 +284,38 @@ def compare_rows(query: WarehouseQuery, diff: TableDiff, base: str, head: str, k
 
 
 def sample_keys(
-    query: WarehouseQuery, base: str, head: str, key: str, columns: list[str], kind: str, limit: int
+    query: WarehouseQuery,
+    base: str,
+    head: str,
+    key: str,
+    columns: list[str],
+    kind: str,
+    limit: int,
+    retyped: Collection[str] = (),
 ) -> list[Any]:
     """The first ``limit`` keys, in key order, of the rows added, removed or changed."""
     side = "b" if kind == "removed" else "h"
+    condition = _kind_condition(key, columns, kind, retyped)
     rows = query.rows(
-        f"SELECT {side}.{quote(key)} FROM {_joined(base, head, key)} WHERE {_kind_condition(key, columns, kind)} "
-        f"ORDER BY 1 LIMIT {int(limit)}"
+        f"SELECT {side}.{quote(key)} FROM {_joined(base, head, key)} WHERE {condition} ORDER BY 1 LIMIT {int(limit)}"
     )
     return [row[0] for row in rows]
 
 
 def partition_diffs(
-    query: WarehouseQuery, base: str, head: str, key: str, columns: list[str], partition: str
+    query: WarehouseQuery,
+    base: str,
+    head: str,
+    key: str,
+    columns: list[str],
+    partition: str,
+    retyped: Collection[str] = (),
 ) -> list[PartitionDiff]:
     """``compare_rows``' counts per value of the partition column (a row's partition on either side)."""
     part = f"COALESCE(h.{quote(partition)}, b.{quote(partition)})"
     rows = query.rows(
         f"SELECT {part} AS p, SUM(CASE WHEN b.{quote(key)} IS NOT NULL THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN h.{quote(key)} IS NOT NULL THEN 1 ELSE 0 END), {_kind_counts(key, columns)} "
+        f"SUM(CASE WHEN h.{quote(key)} IS NOT NULL THEN 1 ELSE 0 END), {_kind_counts(key, columns, retyped)} "
         f"FROM {_joined(base, head, key)} GROUP BY p ORDER BY p"
     )
     return [PartitionDiff(p, *(int(value or 0) for value in counts)) for p, *counts in rows]

@@ -363,8 +363,8 @@ class EmulatorCatalog:
                 "WHERE table_catalog = ? AND table_schema = ? ORDER BY table_name",
                 [database, source],
             ).fetchall()
-            if not kinds:
-                raise KeyError(f"schema {database}.{source} does not exist or is empty")
+            if source.upper() not in {schema.upper() for schema in self.schemas(database)}:
+                raise KeyError(f"schema {database}.{source} does not exist")
             views = dict(
                 cur.execute(
                     "SELECT table_name, view_definition FROM information_schema.views "
