@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -26,6 +29,25 @@ def test_the_assets_versions_reach_the_transforms_they_call_and_only_those() -> 
     assert "hn_core.transforms.items_of_type" not in of_items
     assert "hn_core.transforms.comments_frame" not in of_stories
     assert all(asset.code_versions_by_key[asset.key] for asset in (comments, stories, items))
+
+
+def test_code_versions_are_the_same_in_every_process() -> None:
+    """Fingerprints of two commits come from two processes: nothing of a version may depend on the process."""
+    script = "from hn_assets.definitions import defs; from hn_assets.changes import fingerprints, to_json; "
+    script += "print(to_json(fingerprints(defs())))"
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed, "DAGSTER_DEPLOYMENT": "local"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["items"]["code_version"] == items.code_versions_by_key[items.key]
 
 
 @pytest.fixture(scope="module")
