@@ -7,11 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
 from hn_assets.assets import comments, items, stories
-from hn_assets.changes import Fingerprint, changed_assets, fingerprints, from_json, main, to_json
+from hn_assets.changes import Fingerprint, Launch, changed_assets, fingerprints, from_json, main, plan, to_json
 from hn_assets.definitions import defs
 from hn_core.code_version import reached
 
@@ -99,3 +100,28 @@ def test_fingerprints_go_through_json_and_the_command_line(base, tmp_path, capsy
         "stories\tdownstream of items",
     ]
     assert json.loads(to_json(base))["items"]["code_version"] == items.code_versions_by_key[items.key]
+
+
+def test_the_plan_runs_unpartitioned_assets_together_and_partitioned_ones_on_recent_hours() -> None:
+    now = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
+    changed = {"items": ["code_version"], "comments": ["downstream of items"], "item_history": ["partitions"]}
+
+    launches = plan(defs(), changed, now=now)
+    one_hour = plan(defs(), {"item_history": ["new"]}, recent_partitions=1, now=now)
+
+    assert [launch.dg_launch_arguments() for launch in launches] == [
+        ["--assets", "comments,items"],
+        ["--assets", "item_history", "--partition-range", "2026-12-06-17:00...2026-12-06-19:00"],
+    ]
+    assert one_hour == [Launch(("item_history",), ("2026-12-06-19:00", "2026-12-06-19:00"))]
+    assert plan(defs(), {}, now=now) == []
+    with pytest.raises(ValueError, match="run at least 1 partition"):
+        plan(defs(), changed, recent_partitions=0, now=now)
+
+
+def test_the_plan_command_compares_a_base_with_this_checkout(base, tmp_path, capsys) -> None:
+    (tmp_path / "base.json").write_text(to_json(edited(base, "stories", code_version="old")))
+
+    main(["plan", str(tmp_path / "base.json")])
+
+    assert capsys.readouterr().out.splitlines() == ['["--assets", "stories"]']

@@ -8,6 +8,10 @@ CI can compare two commits without importing both at once:
 
     uv run python -m hn_assets.changes fingerprint > head.json       # on each commit
     uv run python -m hn_assets.changes compare base.json head.json   # the assets to run, one per line
+    uv run python -m hn_assets.changes plan base.json                # on the head: each run's dg launch arguments
+
+A changed partitioned asset runs on its last few complete partitions (``--recent-partitions``, default 3), not on
+its whole history: enough to see what the change does, at the cost of a few runs.
 
 (Dagster+ change tracking marks the same kinds of change in the UI, but runs nothing; ``dg list defs --json`` does not
 carry code versions, partitions or schemas, so it cannot tell.)
@@ -20,9 +24,12 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.partitions.context import partition_loading_context
 
 #: What of an asset's definition counts, in the order reasons are given.
 FIELDS = ("code_version", "dependencies", "partitions", "config_schema", "column_schema")
@@ -92,6 +99,73 @@ def changed_assets(base: Mapping[str, Fingerprint], head: Mapping[str, Fingerpri
     return dict(sorted(reasons.items()))
 
 
+#: Recent partitions a changed partitioned asset runs in a branch, unless told otherwise: not its whole history.
+DEFAULT_RECENT_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One run to launch in the branch: assets of one partitioning, and for partitioned ones the range to run."""
+
+    assets: tuple[str, ...]
+    partition_range: tuple[str, str] | None = None
+
+    def dg_launch_arguments(self) -> list[str]:
+        """The arguments of ``dg launch`` that run exactly this (``--partition-range`` needs a single-run policy)."""
+        arguments = ["--assets", ",".join(self.assets)]
+        if self.partition_range:
+            arguments += ["--partition-range", "...".join(self.partition_range)]
+        return arguments
+
+
+def plan(
+    definitions: dg.Definitions,
+    changed: Mapping[str, list[str]],
+    *,
+    recent_partitions: int = DEFAULT_RECENT_PARTITIONS,
+    now: datetime | None = None,
+) -> list[Launch]:
+    """The runs that materialize ``changed`` in a branch: unpartitioned assets together, then each partitioning's
+    assets over its last ``recent_partitions`` complete partitions (a change is tried on recent data, not on years).
+
+    Assets of a partitioning with no complete partition yet are left out: there is nothing to run them on.
+    """
+    if recent_partitions < 1:
+        raise ValueError(f"recent_partitions is {recent_partitions}; run at least 1 partition of a changed asset.")
+    graph = definitions.resolve_asset_graph()
+    groups: dict[Any, list[str]] = {}
+    for key in changed:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        groups.setdefault(node.partitions_def, []).append(key)
+    launches = []
+    for partitions_def, keys in groups.items():
+        if partitions_def is None:
+            launches.append(Launch(tuple(sorted(keys))))
+            continue
+        recent = recent_partition_keys(partitions_def, recent_partitions, now)
+        if recent:
+            launches.append(Launch(tuple(sorted(keys)), (recent[0], recent[-1])))
+    return launches
+
+
+def recent_partition_keys(partitions_def: dg.PartitionsDefinition, count: int, now: datetime | None) -> list[str]:
+    """The last ``count`` complete partitions, oldest first. Time partitions walk back from the last one (listing
+    every hour since 2006 takes seconds); others are listed."""
+    with partition_loading_context(now):
+        if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+            return list(partitions_def.get_partition_keys())[-count:]
+        last = partitions_def.get_last_partition_key()  # as of the context's time
+        if last is None:
+            return []
+        keys = [last]
+        window: dg.TimeWindow | None = partitions_def.time_window_for_partition_key(last)
+        while len(keys) < count and window is not None:
+            window = partitions_def.get_prev_partition_window(window.start)
+            if window is not None:
+                keys.insert(0, partitions_def.get_partition_key_for_timestamp(window.start.timestamp()))
+        return keys
+
+
 def to_json(prints: Mapping[str, Fingerprint]) -> str:
     return json.dumps({key: asdict(value) for key, value in sorted(prints.items())}, indent=2)
 
@@ -117,11 +191,20 @@ def main(argv: list[str] | None = None) -> None:
     compare = commands.add_parser("compare", help="print the assets to run, one per line, with why")
     compare.add_argument("base", type=Path)
     compare.add_argument("head", type=Path)
+    planned = commands.add_parser("plan", help="print the dg launch arguments of each run, as JSON lines")
+    planned.add_argument("base", type=Path, help="the base commit's fingerprints; the head is this checkout")
+    planned.add_argument("--recent-partitions", type=int, default=DEFAULT_RECENT_PARTITIONS)
     args = parser.parse_args(argv)
-    if args.command == "fingerprint":
+    if args.command in ("fingerprint", "plan"):
         from hn_assets.definitions import defs
 
-        print(to_json(fingerprints(defs())))
+        definitions = defs()
+        if args.command == "fingerprint":
+            print(to_json(fingerprints(definitions)))
+            return
+        changed = changed_assets(from_json(args.base.read_text()), fingerprints(definitions))
+        for launch in plan(definitions, changed, recent_partitions=args.recent_partitions):
+            print(json.dumps(launch.dg_launch_arguments()))
         return
     changed = changed_assets(from_json(args.base.read_text()), from_json(args.head.read_text()))
     for key, why in changed.items():
