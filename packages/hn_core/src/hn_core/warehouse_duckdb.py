@@ -25,13 +25,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 from dagster import OutputContext
-from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice  # as the integrations do
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedger
+from hn_core.warehouse_ledger import TableWithLedger, written_metadata
 
 #: How long to wait for a lock held by another process before giving up. Long enough for a sibling step of the
 #: same run (multiprocess executor) to finish its write, short enough to be "at once" for a person.
@@ -151,13 +150,6 @@ def replace_slices(
     except BaseException:
         connection.rollback()
         raise
-
-
-def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:
-    """The rows written: of the partitions written (one or a range of them), or of the whole table."""
-    if table_slice.partition_dimensions:
-        return dict(TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind))
-    return dict(TableMetadataSet(row_count=len(frame), storage_kind=storage_kind))
 
 
 def _described_columns(connection: duckdb.DuckDBPyConnection, table_slice: TableSlice) -> list[tuple[str, str]]:

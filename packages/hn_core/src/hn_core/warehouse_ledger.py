@@ -4,13 +4,16 @@ Some facts about a partition are not rows of the table: an hour of the history w
 which the next hour's run must find stored. Kept in a table of their own, written by the same transaction as the
 partition's rows, they can never disagree with what is stored, whatever fails or is killed in between. Both warehouse
 I/O managers write a ``TableWithLedger`` this way; reading the asset back gives its rows, as for any other table.
+Both report what they wrote the same way too (``written_metadata``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import TableSlice  # as the integrations do
 
 
@@ -37,3 +40,10 @@ class TableWithLedger:
             partition_dimensions=table_slice.partition_dimensions,
         )
         return [(table_slice, self.rows), (ledger_slice, self.ledger)]
+
+
+def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:
+    """The rows written: of the partitions written (one or a range of them), or of the whole table."""
+    if table_slice.partition_dimensions:
+        return dict(TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind))
+    return dict(TableMetadataSet(row_count=len(frame), storage_kind=storage_kind))

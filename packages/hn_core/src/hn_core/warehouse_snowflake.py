@@ -30,7 +30,6 @@ from typing import Any
 
 import pandas as pd
 from dagster import OutputContext
-from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice  # as the integrations do
 from dagster_snowflake.snowflake_io_manager import SnowflakeDbClient, partition_where_clause
 from dagster_snowflake_pandas import SnowflakePandasIOManager, SnowflakePandasTypeHandler
@@ -38,7 +37,7 @@ from snowflake.connector import pandas_tools
 from snowflake.connector.errors import ProgrammingError
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedger
+from hn_core.warehouse_ledger import TableWithLedger, written_metadata
 
 
 @dataclass(frozen=True)
@@ -165,13 +164,6 @@ def plan_write(cursor: Any, run_id: str, table_slice: TableSlice, frame: pd.Data
     if table_slice.partition_dimensions and existing is not None and not columns.matches(existing):
         raise PartitionedTableMismatchError(str(target), existing, columns)
     return StagedWrite(table_slice, target, target.staging(run_id), columns, exists=existing is not None)
-
-
-def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:
-    """The rows written: of the partitions written (one or a range of them), or of the whole table."""
-    if table_slice.partition_dimensions:
-        return dict(TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind))
-    return dict(TableMetadataSet(row_count=len(frame), storage_kind=storage_kind))
 
 
 def swap_in(cursor: Any, staging: SnowflakeTable, target: SnowflakeTable, *, exists: bool) -> None:
