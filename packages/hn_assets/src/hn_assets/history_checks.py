@@ -48,11 +48,6 @@ def in_hours(warehouse: WarehouseQuery, start: int, end: int) -> str:
     return f"{column} >= {sql_hour(start)} AND {column} < {sql_hour(end)}"
 
 
-def unix(moment: datetime) -> int:
-    """A ``partition_hour`` the warehouse returned (UTC, without a zone) as Unix seconds."""
-    return unix_hour(moment)
-
-
 @hourly_check(
     "Every id of each hour's window (the ledger `item_history_windows`) is stored once under that hour, or listed "
     "there as deleted, null or failed; no hour stores an id outside its window."
@@ -72,13 +67,13 @@ def item_history_stores_its_id_window(
         f"SELECT {q.column(HISTORY_HOUR_COLUMN)}, {q.column('id')} FROM {q.table(HISTORY_TABLE)} "
         f"WHERE {in_hours(q, start, end)}"
     ):
-        stored.setdefault(unix(hour), []).append(item_id)
-    recorded = {unix(hour) for hour, *_ in ledger}
+        stored.setdefault(unix_hour(hour), []).append(item_id)
+    recorded = {unix_hour(hour) for hour, *_ in ledger}
     unrecorded = [hour for hour in range(start, end, HOUR_SECONDS) if hour not in recorded]
     unaccounted, outside, stored_and_reported = [], [], []
     for hour, first_id, end_id, *unstored in ledger:
         window = set(range(first_id, end_id))
-        here = set(stored.get(unix(hour), []))
+        here = set(stored.get(unix_hour(hour), []))
         reported = {item_id for ids in unstored for item_id in json.loads(ids)}
         unaccounted += sorted(window - here - reported)
         outside += sorted(here - window)
