@@ -20,6 +20,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from hn_core.warehouse_columns import UndeclaredColumnTypeError
+from hn_core.warehouse_ledger import TableWithLedger
 
 SCHEMA = "HACKER_NEWS"
 GOOD = pd.DataFrame(
@@ -233,6 +234,53 @@ def test_a_partition_write_cannot_change_the_table_s_columns(warehouse: Warehous
     assert not result.success
     assert "A partition's write cannot change a partitioned table" in step_error(result)[1]
     assert_frame_equal(warehouse.read("EVENTS"), before)
+
+
+# -- a table and its ledger, written together --------------------------------------------------------
+
+
+def ledger_frame(day: str, note: str) -> pd.DataFrame:
+    """One ledger row for ``day`` (its ``id`` only orders the rows read back)."""
+    return pd.DataFrame(
+        {
+            "id": pd.array([int(day[-2:])], "int64"),
+            "happened_at": pd.to_datetime([f"{day} 00:00:00"]),
+            "note": pd.array([note], "string"),
+        }
+    )
+
+
+def write_day_with_ledger(warehouse: Warehouse, day: str, rows: pd.DataFrame, ledger: pd.DataFrame):
+    @dg.asset(name="events", partitions_def=DAYS, metadata={"partition_expr": "happened_at"})
+    def events() -> TableWithLedger:
+        return TableWithLedger(rows, ledger, "events_ledger")
+
+    return dg.materialize(
+        [events],
+        partition_key=day,
+        resources={"io_manager": warehouse.io_manager()},
+        raise_on_error=False,
+        instance=INSTANCE,
+    )
+
+
+def test_a_partition_and_its_ledger_are_replaced_together_or_not_at_all(warehouse: Warehouse) -> None:
+    day = "2024-05-01"
+    assert write_day_with_ledger(warehouse, day, day_frame(day, [1, 2]), ledger_frame(day, "first")).success
+    assert write_day_with_ledger(
+        warehouse, "2024-05-02", day_frame("2024-05-02", [3]), ledger_frame("2024-05-02", "x")
+    ).success
+    before, ledger_before = warehouse.read("EVENTS"), warehouse.read("EVENTS_LEDGER")
+
+    failed = write_day_with_ledger(warehouse, day, day_frame(day, [5]), ledger_frame(day, "bad \ud800"))
+
+    assert not failed.success, "the ledger's row cannot be stored"
+    assert_frame_equal(warehouse.read("EVENTS"), before)
+    assert_frame_equal(warehouse.read("EVENTS_LEDGER"), ledger_before)
+    assert write_day_with_ledger(warehouse, day, day_frame(day, [5]), ledger_frame(day, "second")).success
+    assert warehouse.read("EVENTS")["id"].tolist() == [3, 5]
+    assert sorted(warehouse.read("EVENTS_LEDGER")["note"]) == ["second", "x"]
+    assert warehouse.tables() == {"EVENTS", "EVENTS_LEDGER"}, "no staging table is left behind"
 
 
 # -- tables an older version left behind -------------------------------------------------------------
