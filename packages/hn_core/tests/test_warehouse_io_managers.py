@@ -189,10 +189,12 @@ def day_frame(day: str, ids: list[int]) -> pd.DataFrame:
     )
 
 
-def write_day(warehouse: Warehouse, day: str, frame: pd.DataFrame) -> dg.ExecuteInProcessResult:
+def write_day(warehouse: Warehouse, day: str, output: pd.DataFrame | TableWithLedger) -> dg.ExecuteInProcessResult:
+    """One day of ``events``: a frame, or a frame with its ledger (the I/O manager picks the handler by type)."""
+
     @dg.asset(name="events", partitions_def=DAYS, metadata={"partition_expr": "happened_at"})
-    def events() -> pd.DataFrame:
-        return frame
+    def events():
+        return output
 
     return dg.materialize(
         [events],
@@ -251,17 +253,7 @@ def ledger_frame(day: str, note: str) -> pd.DataFrame:
 
 
 def write_day_with_ledger(warehouse: Warehouse, day: str, rows: pd.DataFrame, ledger: pd.DataFrame):
-    @dg.asset(name="events", partitions_def=DAYS, metadata={"partition_expr": "happened_at"})
-    def events() -> TableWithLedger:
-        return TableWithLedger(rows, ledger, "events_ledger")
-
-    return dg.materialize(
-        [events],
-        partition_key=day,
-        resources={"io_manager": warehouse.io_manager()},
-        raise_on_error=False,
-        instance=INSTANCE,
-    )
+    return write_day(warehouse, day, TableWithLedger(rows, ledger, "events_ledger"))
 
 
 def test_a_partition_and_its_ledger_are_replaced_together_or_not_at_all(warehouse: Warehouse) -> None:

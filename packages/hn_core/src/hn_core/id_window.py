@@ -25,8 +25,8 @@ hour its id is in, and the history flags it. Where a history has stored the neig
 recorded edge is used instead of searching again, and every edge placed is kept inside the ids stored hours leave
 free (``hour_windows``), which keeps stored hours intact even when the API later serves other times.
 
-A probe that cannot be fetched (after the client's retries) stops the search: the rule must see every id it looks
-at, and stepping past one would make the edge depend on a transient failure.
+An id whose time the rule needs but that cannot be fetched (after the client's retries) stops the search: stepping
+past it would make the edge depend on a transient failure. Ids fetched ahead, in case, and never needed may fail.
 
 All the edges a run needs are searched together: each round fetches every id that any of the searches needs next in
 one concurrent batch, and searches share what was fetched, so 25 edges take about as many rounds as one (some 26 for

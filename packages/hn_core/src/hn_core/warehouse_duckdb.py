@@ -30,7 +30,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedger, written_metadata
+from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, written_metadata
 
 #: How long to wait for a lock held by another process before giving up. Long enough for a sibling step of the
 #: same run (multiprocess executor) to finish its write, short enough to be "at once" for a person.
@@ -105,27 +105,6 @@ class AtomicDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
         return written_metadata(table_slice, obj, "duckdb")
 
 
-class TableWithLedgerTypeHandler(DbTypeHandler[TableWithLedger]):
-    """Replaces the partitions of a table and of its ledger in one transaction; reads back the table's rows."""
-
-    @property
-    def supported_types(self) -> Sequence[type]:
-        return [TableWithLedger]
-
-    def handle_output(
-        self,
-        context: OutputContext,
-        table_slice: TableSlice,
-        obj: TableWithLedger,
-        connection: duckdb.DuckDBPyConnection,
-    ) -> Mapping[str, Any]:
-        replace_slices(context, connection, obj.slices(table_slice))
-        return written_metadata(table_slice, obj.rows, "duckdb")
-
-    def load_input(self, context: Any, table_slice: TableSlice, connection: duckdb.DuckDBPyConnection) -> Any:
-        return AtomicDuckDBPandasTypeHandler().load_input(context, table_slice, connection)
-
-
 def replace_slices(
     context: OutputContext, connection: duckdb.DuckDBPyConnection, slices: Sequence[tuple[TableSlice, pd.DataFrame]]
 ) -> None:
@@ -181,7 +160,10 @@ class WarehouseDuckDBIOManager(DuckDBPandasIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicDuckDBPandasTypeHandler(), TableWithLedgerTypeHandler()]
+        return [
+            AtomicDuckDBPandasTypeHandler(),
+            TableWithLedgerTypeHandler(replace_slices, AtomicDuckDBPandasTypeHandler(), "duckdb"),
+        ]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
         return DbIOManager(

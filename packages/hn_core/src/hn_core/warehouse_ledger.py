@@ -9,12 +9,17 @@ Both report what they wrote the same way too (``written_metadata``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from dagster import OutputContext
 from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.storage.db_io_manager import TableSlice  # as the integrations do
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice  # as the integrations do
+
+#: How a warehouse replaces tables (or their partitions) with frames, all in one transaction.
+ReplaceSlices = Callable[[OutputContext, Any, Sequence[tuple[TableSlice, pd.DataFrame]]], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,27 @@ class TableWithLedger:
             partition_dimensions=table_slice.partition_dimensions,
         )
         return [(table_slice, self.rows), (ledger_slice, self.ledger)]
+
+
+class TableWithLedgerTypeHandler(DbTypeHandler[TableWithLedger]):
+    """Replaces the partitions of a table and of its ledger in one transaction (``replace``, the warehouse's own);
+    reads back the table's rows with ``rows_handler``, the warehouse's frame handler."""
+
+    def __init__(self, replace: ReplaceSlices, rows_handler: DbTypeHandler[pd.DataFrame], storage_kind: str) -> None:
+        self._replace, self._rows_handler, self._storage_kind = replace, rows_handler, storage_kind
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [TableWithLedger]
+
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: TableWithLedger, connection: Any
+    ) -> Mapping[str, Any]:
+        self._replace(context, connection, obj.slices(table_slice))
+        return written_metadata(table_slice, obj.rows, self._storage_kind)
+
+    def load_input(self, context: Any, table_slice: TableSlice, connection: Any) -> Any:
+        return self._rows_handler.load_input(context, table_slice, connection)
 
 
 def written_metadata(table_slice: TableSlice, frame: pd.DataFrame, storage_kind: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from snowflake.connector import pandas_tools
 from snowflake.connector.errors import ProgrammingError
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedger, written_metadata
+from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, written_metadata
 
 
 @dataclass(frozen=True)
@@ -88,23 +88,6 @@ class AtomicSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
     ) -> Mapping[str, Any]:
         replace_slices(context, connection, [(table_slice, obj)])
         return written_metadata(table_slice, obj, "snowflake")
-
-
-class TableWithLedgerTypeHandler(DbTypeHandler[TableWithLedger]):
-    """Replaces the partitions of a table and of its ledger in one transaction; reads back the table's rows."""
-
-    @property
-    def supported_types(self) -> Sequence[type]:
-        return [TableWithLedger]
-
-    def handle_output(
-        self, context: OutputContext, table_slice: TableSlice, obj: TableWithLedger, connection: Any
-    ) -> Mapping[str, Any]:
-        replace_slices(context, connection, obj.slices(table_slice))
-        return written_metadata(table_slice, obj.rows, "snowflake")
-
-    def load_input(self, context: Any, table_slice: TableSlice, connection: Any) -> Any:
-        return AtomicSnowflakePandasTypeHandler().load_input(context, table_slice, connection)
 
 
 @dataclass(frozen=True)
@@ -207,7 +190,10 @@ class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicSnowflakePandasTypeHandler(), TableWithLedgerTypeHandler()]
+        return [
+            AtomicSnowflakePandasTypeHandler(),
+            TableWithLedgerTypeHandler(replace_slices, AtomicSnowflakePandasTypeHandler(), "snowflake"),
+        ]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
         return DbIOManager(
