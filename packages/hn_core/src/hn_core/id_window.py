@@ -113,10 +113,6 @@ class HourWindow:
     first_id: int
     end_id: int
 
-    @property
-    def ids(self) -> range:
-        return range(self.first_id, self.end_id)
-
 
 class ProbeLog:
     """Every id looked at, fetched in concurrent batches, each id once. An id that could not be fetched stops the
