@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -142,6 +143,8 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert (items_diff["base_rows"], items_diff["head_rows"]) == (len(production["ITEMS"]), len(branch["ITEMS"]))
     assert (items_diff["rows_added"], items_diff["rows_changed"]) == (0, 0)
     assert items_diff["rows_removed"] == len(production["ITEMS"]) - len(branch["ITEMS"])
+    assert (items_diff["clone_pull_request"], items_diff["clone_commit"]) == (42, "")  # launched without a commit
+    assert items_diff["cloned_at"] <= time.time()
     refused = materialize_pointed_at("PRODUCTION", 10)
     assert not refused.success
     assert "Database 'PRODUCTION' does not exist or not authorized" in str(refused.all_events)

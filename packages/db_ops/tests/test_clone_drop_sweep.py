@@ -65,7 +65,12 @@ def test_production_clones_and_hands_the_clone_to_the_branch_role(production, us
     result = run("clone_prod", {"pr_id": "42"})
 
     assert result.output_for_node("clone_production_database") == "PRODUCTION_CLONE_42"
-    assert production.tables("PRODUCTION_CLONE_42") == {"HACKER_NEWS.ITEMS", "AUDIT.LOADS", "HACKER_NEWS_BASE.ITEMS"}
+    assert production.tables("PRODUCTION_CLONE_42") == {
+        "HACKER_NEWS.ITEMS",
+        "AUDIT.LOADS",
+        "HACKER_NEWS_BASE.ITEMS",
+        "HACKER_NEWS_BASE.CLONE_RECORD",
+    }
     assert_frame_equal(production.read_table("PRODUCTION_CLONE_42.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
     assert {securable: production.access.owner(securable) for securable in CLONE_OBJECTS} == dict.fromkeys(
         CLONE_OBJECTS, "HN_BRANCH"
@@ -78,10 +83,30 @@ def test_production_clones_and_hands_the_clone_to_the_branch_role(production, us
         "PRODUCTION_CLONE_42",
         "PRODUCTION",
         "HN_BRANCH",
-        3,
+        4,
     )
     assert "HACKER_NEWS.ITEMS`: 3 rows" in metadata["tables"]
     assert production.access.owner(Securable("TABLE", "PRODUCTION.HACKER_NEWS.ITEMS")) == "HN_PRODUCTION"
+
+
+def test_the_clone_records_its_pull_request_and_commit_for_the_branch_to_read(production, use_environment) -> None:
+    use_environment("production")
+    before = datetime.now(UTC)
+
+    result = run("clone_prod", {"pr_id": "42", "commit": "ABCDEF0123456789abcdef0123456789ABCDEF01"})
+
+    ((pull_request, commit, cloned_at),) = production.execute(
+        "SELECT PULL_REQUEST, COMMIT_SHA, CLONED_AT FROM PRODUCTION_CLONE_42.HACKER_NEWS_BASE.CLONE_RECORD",
+        user=BRANCH_USER,
+    )
+    assert (int(pull_request), commit) == (42, "abcdef0123456789abcdef0123456789abcdef01")
+    assert before - timedelta(seconds=1) <= cloned_at <= datetime.now(UTC)
+    assert output_metadata(result)["commit"] == "abcdef0123456789abcdef0123456789abcdef01"
+    assert production.access.owner(Securable("TABLE", "PRODUCTION_CLONE_42.HACKER_NEWS_BASE.CLONE_RECORD")) == (
+        "HN_PRODUCTION"
+    )
+    with pytest.raises(ProgrammingError, match="Insufficient privileges to operate on table 'CLONE_RECORD'"):
+        production.execute("DELETE FROM PRODUCTION_CLONE_42.HACKER_NEWS_BASE.CLONE_RECORD", user=BRANCH_USER)
 
 
 def test_the_base_stays_production_s_and_the_branch_only_reads_it(production, use_environment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -9,16 +10,18 @@ import duckdb
 import pytest
 
 from db_ops.definitions import defs
+from hn_core.clone_record import read_clone_record
+from hn_core.warehouse_query import DuckDBWarehouseQuery
 
 TABLES = {"items": 5, "comments": 3}
 
 
-def run(job_name: str, pr_id: str) -> dg.ExecuteInProcessResult:
+def run(job_name: str, pr_id: str, **extra: str) -> dg.ExecuteInProcessResult:
     op = {"clone_prod": "clone_production_database", "drop_prod_clone": "drop_database_clone"}[job_name]
     return (
         defs()
         .resolve_job_def(job_name)
-        .execute_in_process(run_config={"ops": {op: {"config": {"pr_id": pr_id}}}}, raise_on_error=False)
+        .execute_in_process(run_config={"ops": {op: {"config": {"pr_id": pr_id, **extra}}}}, raise_on_error=False)
     )
 
 
@@ -46,13 +49,18 @@ def warehouse(tmp_path: Path, use_environment) -> Path:
 
 
 def test_a_local_clone_copies_the_warehouse_and_keeps_a_base_schema(warehouse: Path) -> None:
-    result = run("clone_prod", "7")
+    before = datetime.now(UTC)
+
+    result = run("clone_prod", "7", commit="0123abc")
 
     assert result.success, failure(result)
     clone = warehouse.parent / "PRODUCTION_CLONE_7.duckdb"
     production = contents(warehouse, "HACKER_NEWS")
     assert contents(clone, "HACKER_NEWS") == production
     assert contents(clone, "HACKER_NEWS_BASE") == production
+    record = read_clone_record(DuckDBWarehouseQuery(database=str(clone), schema_name="HACKER_NEWS"))
+    assert (record.pull_request_id, record.commit) == (7, "0123abc")
+    assert before - timedelta(seconds=1) <= record.cloned_at <= datetime.now(UTC)
     metadata = result.output_for_node("clone_production_database")
     assert metadata == "PRODUCTION_CLONE_7"
     assert sorted(p.name for p in warehouse.parent.iterdir()) == ["PRODUCTION_CLONE_7.duckdb", "local_warehouse.duckdb"]

@@ -72,9 +72,9 @@ def sql_log() -> StatementLog:
     return RECORDED
 
 
-def run(job: dg.JobDefinition, pr_id: str | None) -> dg.ExecuteInProcessResult:
+def run(job: dg.JobDefinition, pr_id: str | None, **extra: str) -> dg.ExecuteInProcessResult:
     op = job.graph.node_defs[0].name
-    config = {} if pr_id is None else {"pr_id": pr_id}
+    config = ({} if pr_id is None else {"pr_id": pr_id}) | extra
     resources = {
         "snowflake": RecordingSnowflake(),
         "branch_role": BranchRole(name="HN_BRANCH"),
@@ -112,15 +112,31 @@ def test_bad_pull_request_ids_are_refused_before_sql(
     assert sql_log == StatementLog()
 
 
+@pytest.mark.parametrize("commit", ["abc", "0123456789abcdefg", "main; DROP DATABASE PRODUCTION", "HEAD"])
+def test_a_commit_that_is_not_a_commit_hash_is_refused_before_sql(
+    commit: str, use_environment, sql_log: StatementLog
+) -> None:
+    use_environment("production")
+
+    message = failure_message(run(clone_prod, "7", commit=commit))
+
+    assert f"Invalid commit {commit!r}: it must be a Git commit hash of 7 to 64 hexadecimal digits" in message
+    assert sql_log == StatementLog()
+
+
 def test_production_runs_the_clone_and_its_hand_over(use_environment, sql_log: StatementLog) -> None:
     """The control for the refusals below: the same stand-in records what production runs."""
     use_environment("production")
 
     assert run(clone_prod, "7").success
-    assert sql_log.statements[:6] == [
+    assert sql_log.statements[:8] == [
         "CREATE OR REPLACE DATABASE PRODUCTION_CLONE_7 CLONE PRODUCTION",
         "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
         "CREATE OR REPLACE SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS_BASE CLONE PRODUCTION_CLONE_7.HACKER_NEWS",
+        "CREATE OR REPLACE TABLE PRODUCTION_CLONE_7.HACKER_NEWS_BASE.CLONE_RECORD "
+        "(PULL_REQUEST NUMBER(18, 0), COMMIT_SHA VARCHAR, CLONED_AT TIMESTAMP_TZ)",
+        "INSERT INTO PRODUCTION_CLONE_7.HACKER_NEWS_BASE.CLONE_RECORD (PULL_REQUEST, COMMIT_SHA, CLONED_AT) "
+        "SELECT %s, %s, CURRENT_TIMESTAMP()",
         "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
         "USE SECONDARY ROLES HN_BRANCH",
         "GRANT OWNERSHIP ON ALL TABLES IN SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS TO ROLE HN_BRANCH COPY CURRENT GRANTS",

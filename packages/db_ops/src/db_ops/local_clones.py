@@ -22,7 +22,7 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.sql import TableInfo
-from hn_core.names import BASE_SCHEMA, HACKER_NEWS_SCHEMA, validate_clone_name
+from hn_core.names import BASE_SCHEMA, CLONE_RECORD_TABLE, HACKER_NEWS_SCHEMA, validate_clone_name
 
 
 class DuckDBClones(dg.ConfigurableResource):
@@ -34,8 +34,9 @@ class DuckDBClones(dg.ConfigurableResource):
         """Where ``clone`` lives: ``PRODUCTION_CLONE_<PR>.duckdb`` beside the warehouse."""
         return Path(self.warehouse).resolve().parent / f"{validate_clone_name(clone)}.duckdb"
 
-    def clone(self, clone: str) -> list[TableInfo]:
-        """Replace ``clone`` with a copy of the warehouse and its base schema; returns the copy's tables."""
+    def clone(self, clone: str, pull_request_id: int, commit: str | None = None) -> list[TableInfo]:
+        """Replace ``clone`` with a copy of the warehouse, its base schema and the clone's record (which pull
+        request and commit it was made for, and when); returns the copy's tables."""
         source, target = Path(self.warehouse), self.path_of(clone)
         if not source.exists():
             raise dg.Failure(
@@ -63,6 +64,14 @@ class DuckDBClones(dg.ConfigurableResource):
                         f"CREATE TABLE clone.{BASE_SCHEMA}.{quote(table)} AS "
                         f"SELECT * FROM clone.{HACKER_NEWS_SCHEMA}.{quote(table)}"
                     )
+                connection.execute(
+                    f"CREATE TABLE clone.{BASE_SCHEMA}.{CLONE_RECORD_TABLE} "
+                    "(PULL_REQUEST BIGINT, COMMIT_SHA VARCHAR, CLONED_AT TIMESTAMPTZ)"
+                )
+                connection.execute(
+                    f"INSERT INTO clone.{BASE_SCHEMA}.{CLONE_RECORD_TABLE} VALUES (?, ?, current_timestamp)",
+                    [pull_request_id, commit],
+                )
                 connection.execute("DETACH clone")
                 connection.execute("DETACH production")
             _remove(Path(f"{target}.wal"))

@@ -12,13 +12,20 @@ from typing import Any
 import dagster as dg
 
 from db_ops.placement import Operation
-from db_ops.pull_request import PullRequestConfig, is_local_duckdb, resolve_pull_request_id
+from db_ops.pull_request import (
+    CloneConfig,
+    PullRequestConfig,
+    is_local_duckdb,
+    resolve_commit,
+    resolve_pull_request_id,
+)
 from db_ops.sql import (
     TableInfo,
     base_statement,
     clone_statement,
     drop_statement,
     handover_statements,
+    record_statements,
     schemas_of,
     tables_of,
 )
@@ -34,18 +41,22 @@ from hn_core.names import (
 
 
 @dg.op(required_resource_keys={"snowflake", "branch_role", "local_clones"}, tags={"kind": "snowflake"})
-def clone_production_database(context: dg.OpExecutionContext, config: PullRequestConfig) -> str:
+def clone_production_database(context: dg.OpExecutionContext, config: CloneConfig) -> str:
     """Replace `PRODUCTION_CLONE_<PR>` with a zero-copy clone of `PRODUCTION` owned by the branch role.
 
     Runs in production, with the role that owns `PRODUCTION`: `CREATE OR REPLACE ... CLONE` is one atomic
     statement (a re-run for a new commit yields a fresh clone; a failure leaves the previous one). Production's tables
     as of the clone are kept, zero-copy, in its schema `HACKER_NEWS_BASE`, which stays production's (the branch role
     may read it); the rest of the clone is handed to the branch role, which holds nothing on `PRODUCTION` itself.
-    On a laptop whose warehouse is a DuckDB file, the clone is a copy of that file beside it, with the same base.
+    The base also records the pull request, the commit the clone is made for (`commit`) and when, in
+    `HACKER_NEWS_BASE.CLONE_RECORD`. On a laptop whose warehouse is a DuckDB file, the clone is a copy of that file
+    beside it, with the same base and record.
     """
-    clone = clone_database_name(resolve_pull_request_id(config, Operation.CLONE))
+    pull_request_id = resolve_pull_request_id(config, Operation.CLONE)
+    commit = resolve_commit(config)
+    clone = clone_database_name(pull_request_id)
     if is_local_duckdb(resolve_target(os.environ)):
-        return _clone_locally(context, clone)
+        return _clone_locally(context, clone, pull_request_id, commit)
     branch_role = _branch_role(context.resources.branch_role.name)
     started = time.perf_counter()
     with context.resources.snowflake.get_connection() as connection:
@@ -55,6 +66,8 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
         if HACKER_NEWS_SCHEMA in schemas_of(cursor, clone):
             context.log.info(f"Keeping production's tables as of the clone in {clone}.{BASE_SCHEMA}")
             cursor.execute(base_statement(clone))
+            for statement, parameters in record_statements(clone, pull_request_id, commit):
+                cursor.execute(statement, parameters)
         context.log.info(f"Handing {clone} over to {branch_role}, all but {BASE_SCHEMA}")
         for statement in handover_statements(clone, branch_role, schemas_of(cursor, clone)):
             cursor.execute(statement)
@@ -65,6 +78,7 @@ def clone_production_database(context: dg.OpExecutionContext, config: PullReques
             "database": clone,
             "source": PRODUCTION_DATABASE,
             "owner": branch_role,
+            "commit": commit or "",
             **_tables_metadata(tables),
             **_duration(started),
         }
@@ -91,10 +105,10 @@ def drop_database_clone(context: dg.OpExecutionContext, config: PullRequestConfi
     return clone
 
 
-def _clone_locally(context: dg.OpExecutionContext, clone: str) -> str:
+def _clone_locally(context: dg.OpExecutionContext, clone: str, pull_request_id: int, commit: str | None) -> str:
     started = time.perf_counter()
     local_clones = context.resources.local_clones
-    tables = local_clones.clone(clone)
+    tables = local_clones.clone(clone, pull_request_id, commit)
     context.log.info(
         f"Copied the local warehouse into {local_clones.path_of(clone)}, with the base schema {BASE_SCHEMA}"
     )
@@ -103,6 +117,7 @@ def _clone_locally(context: dg.OpExecutionContext, clone: str) -> str:
             "database": clone,
             "path": str(local_clones.path_of(clone)),
             "source": local_clones.warehouse,
+            "commit": commit or "",
             **_tables_metadata(tables),
             **_duration(started),
         }

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from db_ops.placement import Operation, require_placement
 from hn_core.environment import Environment, Store, Target, resolve_target
-from hn_core.names import InvalidNameError, parse_pull_request_id
+from hn_core.names import InvalidNameError, parse_commit_sha, parse_pull_request_id
 
 PULL_REQUEST_VARIABLE = "DAGSTER_CLOUD_PULL_REQUEST_ID"
 
@@ -25,6 +25,25 @@ class PullRequestConfig(dg.Config):
     pr_id: str | None = Field(
         default=None, description="Pull request number; in a branch deployment, defaults to its own."
     )
+
+
+class CloneConfig(PullRequestConfig):
+    """``pr_id`` as for a drop, and the commit the clone is made for, recorded in the clone for the branch to read."""
+
+    commit: str | None = Field(
+        default=None,
+        description="The pull request's head commit the clone is made for (CI passes it); recorded in the clone.",
+    )
+
+
+def resolve_commit(config: CloneConfig) -> str | None:
+    """The commit to record, validated before any SQL, or ``None`` when the run was not given one."""
+    if config.commit in (None, ""):
+        return None
+    try:
+        return parse_commit_sha(config.commit)
+    except InvalidNameError as error:
+        raise dg.Failure(str(error)) from error
 
 
 def resolve_pull_request_id(

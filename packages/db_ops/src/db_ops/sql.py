@@ -15,6 +15,7 @@ from typing import Any
 from hn_core.names import (
     BASE_SCHEMA,
     CLONE_PREFIX,
+    CLONE_RECORD_TABLE,
     HACKER_NEWS_SCHEMA,
     PRODUCTION_DATABASE,
     validate_clone_name,
@@ -54,6 +55,25 @@ def base_statement(clone: str) -> str:
         f"CREATE OR REPLACE SCHEMA {validate_clone_name(clone)}.{BASE_SCHEMA} "
         f"CLONE {validate_clone_name(clone)}.{HACKER_NEWS_SCHEMA}"
     )
+
+
+def record_statements(clone: str, pull_request_id: int, commit: str | None) -> list[tuple[str, tuple[Any, ...]]]:
+    """Write, in the base schema, which pull request and commit the clone was made for and when (Snowflake's clock).
+
+    The branch reads it (the base is readable to it) to tell which push its clone serves and how old the base is,
+    with no access to production's runs. Made before the hand-over, like the base, so it stays production's.
+    """
+    table = f"{validate_clone_name(clone)}.{BASE_SCHEMA}.{CLONE_RECORD_TABLE}"
+    return [
+        (
+            f"CREATE OR REPLACE TABLE {table} (PULL_REQUEST NUMBER(18, 0), COMMIT_SHA VARCHAR, CLONED_AT TIMESTAMP_TZ)",
+            (),
+        ),
+        (
+            f"INSERT INTO {table} (PULL_REQUEST, COMMIT_SHA, CLONED_AT) SELECT %s, %s, CURRENT_TIMESTAMP()",
+            (pull_request_id, commit),
+        ),
+    ]
 
 
 def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (HACKER_NEWS_SCHEMA,)) -> list[str]:

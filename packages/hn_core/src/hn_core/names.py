@@ -13,9 +13,12 @@ CLONE_PREFIX = f"{PRODUCTION_DATABASE}_CLONE_"
 HACKER_NEWS_SCHEMA = "HACKER_NEWS"
 #: The schema of a clone that keeps production's tables as of the clone, read-only, for diffs.
 BASE_SCHEMA = f"{HACKER_NEWS_SCHEMA}_BASE"
+#: The table of the base schema that says which pull request and commit a clone was made for, and when.
+CLONE_RECORD_TABLE = "CLONE_RECORD"
 
 _IDENTIFIER = re.compile(r"[A-Z_][A-Z0-9_$]{0,254}")
 _PULL_REQUEST_ID = re.compile(r"[0-9]{1,18}")
+_COMMIT_SHA = re.compile(r"[0-9a-f]{7,64}")
 #: Exactly the names ``clone_database_name`` makes: no leading zeros, no ``_0``, so that a hand-made database
 #: such as ``PRODUCTION_CLONE_0`` or ``PRODUCTION_CLONE_007`` is never taken for a pull request's clone.
 _CLONE_NAME = re.compile(rf"{CLONE_PREFIX}([1-9][0-9]{{0,17}})")
@@ -34,6 +37,17 @@ def parse_pull_request_id(value: object) -> int:
             "(Dagster+ sets DAGSTER_CLOUD_PULL_REQUEST_ID in branch deployments; CI passes the PR number)."
         )
     return int(text)
+
+
+def parse_commit_sha(value: object) -> str:
+    """A Git commit hash as CI passes it: 7 to 64 hexadecimal digits (SHA-1 or SHA-256), in lower case."""
+    text = str(value).strip().lower() if value is not None else ""
+    if not _COMMIT_SHA.fullmatch(text):
+        raise InvalidNameError(
+            f"Invalid commit {value!r}: it must be a Git commit hash of 7 to 64 hexadecimal digits "
+            "(CI passes the pull request's head commit, github.event.pull_request.head.sha or CI_COMMIT_SHA)."
+        )
+    return text
 
 
 def clone_database_name(pull_request_id: object) -> str:
