@@ -149,6 +149,7 @@ def job_launch(argv: list[str]) -> int:
             "job": args.job,
             "tags": tags,
             "config": config,
+            "asset_keys": args.asset_key or [],
             "wait": args.wait,
         }
         if not args.api_token:

@@ -78,6 +78,25 @@ def test_a_successful_run_waits_for_the_end_and_prints_the_url(fake_dagster_clou
     assert "clone_prod succeeded in prod" in completed.stdout
 
 
+def test_assets_and_a_partition_range_run_in_one_run_of_the_asset_job(fake_dagster_cloud):
+    fake_dagster_cloud.plan("__ASSET_JOB", ["STARTED", "SUCCESS"])
+    completed = launch_run(
+        fake_dagster_cloud.env(**FAST),
+        "--asset-key=comments",
+        "--asset-key=item_history",
+        "--partition-range=2026-12-06-17:00...2026-12-06-19:00",
+        job="__ASSET_JOB",
+    )
+    assert completed.returncode == SUCCEEDED, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert (launch["job"], launch["asset_keys"]) == ("__ASSET_JOB", ["comments", "item_history"])
+    assert launch["tags"] == {
+        **TAGS,
+        "dagster/asset_partition_range_start": "2026-12-06-17:00",
+        "dagster/asset_partition_range_end": "2026-12-06-19:00",
+    }
+
+
 @pytest.mark.parametrize(
     ("statuses", "code", "message"),
     [
@@ -178,6 +197,23 @@ def test_a_run_that_may_still_go_on_or_was_stopped_on_purpose_is_not_retried(
         ({"--config-json": ""}, "--config-json is not valid JSON"),
         ({"--deployment": " "}, "--deployment is empty"),
         ({"--attempts": "0"}, "--attempts must be at least 1"),
+        ({"--partition-range": "2026-12-06-17:00"}, "--partition-range needs the assets to run it on (--asset-key)"),
+        (
+            {"--asset-key": "item_history", "--partition-range": "2026-12-06-17:00"},
+            "--partition-range must be FIRST...LAST, got '2026-12-06-17:00'",
+        ),
+        (
+            {"--asset-key": "item_history", "--partition-range": "a...b...c"},
+            "--partition-range must be FIRST...LAST, got 'a...b...c'",
+        ),
+        (
+            {
+                "--asset-key": "item_history",
+                "--partition-range": "a...b",
+                "--tags": '{"dagster/asset_partition_range_start": "x"}',
+            },
+            "--partition-range sets dagster/asset_partition_range_start; leave it out of --tags",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_launching(fake_dagster_cloud, change, message):

@@ -3,6 +3,13 @@
     python3 deploy/ci/launch_run.py --deployment prod --location db_ops --job clone_prod \\
         --config-json '{"ops": {"clone_production_database": {"config": {"pr_id": "42"}}}}' \\
         [--repository __repository__] [--tags '{"github/pull_request": "42"}'] [--attempts 2]
+    python3 deploy/ci/launch_run.py --deployment <branch deployment> --location hn_assets --job __ASSET_JOB \\
+        --asset-key item_history [--asset-key ...] [--partition-range 2026-12-06-17:00...2026-12-06-19:00]
+
+``--asset-key`` selects assets of the job (``__ASSET_JOB`` is the job of every asset of a location; the run includes
+the selected assets' checks), as the CLI's own option does (gql.py ``launch_run``: ``assetSelection``).
+``--partition-range FIRST...LAST`` runs that range in one run, through the tags ``dg launch --partition-range`` sets
+(``dagster/asset_partition_range_start`` and ``_end``; the assets need a single-run backfill policy).
 
 Every CI step of this repository that launches a run goes through this script, because the stock tools report a
 failed run as a success: ``dagster-cloud job launch --wait`` prints "Run ... failed with status 'FAILURE'" and exits
@@ -65,6 +72,11 @@ class InvalidInputError(Exception):
     """Input or setup that makes launching pointless: reported before anything is launched."""
 
 
+# dagster/_core/storage/tags.py: ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG.
+PARTITION_RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+ASSET_JOB = "__ASSET_JOB"
+
+
 @dataclass(frozen=True)
 class Launch:
     deployment: str
@@ -73,6 +85,7 @@ class Launch:
     job: str
     config_json: str
     tags_json: str
+    asset_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,7 @@ def launch(request: Launch) -> tuple[str, str]:
             "--job", request.job,
             "--config-json", request.config_json,
             "--tags", request.tags_json,
+            *(argument for key in request.asset_keys for argument in ("--asset-key", key)),
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return "", f"dagster-cloud job launch did not answer within {CLI_CALL_TIMEOUT_SECONDS} s"
@@ -291,6 +305,18 @@ def report(outcome: Outcome, final: bool = True) -> None:
             summary.write(f"- Dagster+ run {mark}: {outcome.message.splitlines()[0]}\n")
 
 
+def with_partition_range(tags_json: str, partition_range: str) -> str:
+    """``tags_json`` with the tags of a one-run partition range ``FIRST...LAST`` (as ``dg launch`` writes it)."""
+    first, separator, last = partition_range.partition("...")
+    if not separator or not first.strip() or not last.strip() or "..." in last:
+        raise InvalidInputError(f"--partition-range must be FIRST...LAST, got {partition_range!r}")
+    tags = json.loads(tags_json)
+    clashing = sorted(set(tags) & set(PARTITION_RANGE_TAGS))
+    if clashing:
+        raise InvalidInputError(f"--partition-range sets {', '.join(clashing)}; leave it out of --tags")
+    return json.dumps({**tags, PARTITION_RANGE_TAGS[0]: first.strip(), PARTITION_RANGE_TAGS[1]: last.strip()})
+
+
 def parse_arguments(argv: list[str]) -> tuple[Launch, int]:
     parser = argparse.ArgumentParser(
         description="Launch a Dagster+ job and wait for its run; exit 0 only if the run succeeded."
@@ -302,19 +328,27 @@ def parse_arguments(argv: list[str]) -> tuple[Launch, int]:
     parser.add_argument("--config-json", default="{}", help="run config, a JSON object")
     parser.add_argument("--tags", default="{}", help="run tags, a JSON object of strings")
     parser.add_argument("--attempts", type=int, default=1, help="launches at most, retrying failed runs (default 1)")
+    parser.add_argument("--asset-key", action="append", default=[], help="an asset to run (repeat for several)")
+    parser.add_argument("--partition-range", help="FIRST...LAST partition keys, run in one run")
     args = parser.parse_args(argv)
     for option, value in (("--deployment", args.deployment), ("--location", args.location), ("--job", args.job)):
         if not value.strip():
             raise InvalidInputError(f"{option} is empty")
     if args.attempts < 1:
         raise InvalidInputError(f"--attempts must be at least 1, got {args.attempts}")
+    if args.partition_range and not args.asset_key:
+        raise InvalidInputError("--partition-range needs the assets to run it on (--asset-key)")
+    tags_json = json_object(args.tags, "--tags", string_values=True)
+    if args.partition_range:
+        tags_json = with_partition_range(tags_json, args.partition_range)
     request = Launch(
         deployment=args.deployment,
         location=args.location,
         repository=args.repository,
         job=args.job,
         config_json=json_object(args.config_json, "--config-json"),
-        tags_json=json_object(args.tags, "--tags", string_values=True),
+        tags_json=tags_json,
+        asset_keys=tuple(args.asset_key),
     )
     return request, args.attempts
 

@@ -92,12 +92,16 @@ def test_fingerprints_go_through_json_and_the_command_line(base, tmp_path, capsy
     (tmp_path / "base.json").write_text(to_json(base))
     (tmp_path / "head.json").write_text(to_json(edited(base, "items", code_version="x")))
 
+    (tmp_path / "without_stories.json").write_text(to_json({k: v for k, v in base.items() if k != "stories"}))
+
     main(["compare", str(tmp_path / "base.json"), str(tmp_path / "head.json")])
+    main(["compare", str(tmp_path / "base.json"), str(tmp_path / "without_stories.json")])
 
     assert capsys.readouterr().out.splitlines() == [
         "comments\tdownstream of items",
         "items\tcode_version",
         "stories\tdownstream of items",
+        "stories\tremoved",
     ]
     assert json.loads(to_json(base))["items"]["code_version"] == items.code_versions_by_key[items.key]
 
@@ -114,14 +118,20 @@ def test_the_plan_runs_unpartitioned_assets_together_and_partitioned_ones_on_rec
         ["--assets", "item_history", "--partition-range", "2026-12-06-17:00...2026-12-06-19:00"],
     ]
     assert one_hour == [Launch(("item_history",), ("2026-12-06-19:00", "2026-12-06-19:00"))]
+    assert one_hour[0].to_dict() == {"assets": ["item_history"], "partition_range": ["2026-12-06-19:00"] * 2}
     assert plan(defs(), {}, now=now) == []
     with pytest.raises(ValueError, match="run at least 1 partition"):
         plan(defs(), changed, recent_partitions=0, now=now)
 
 
 def test_the_plan_command_compares_a_base_with_this_checkout(base, tmp_path, capsys) -> None:
-    (tmp_path / "base.json").write_text(to_json(edited(base, "stories", code_version="old")))
+    base_with_a_removed_asset = {**edited(base, "stories", code_version="old"), "top_stories": base["stories"]}
+    (tmp_path / "base.json").write_text(to_json(base_with_a_removed_asset))
 
     main(["plan", str(tmp_path / "base.json")])
 
-    assert capsys.readouterr().out.splitlines() == ['["--assets", "stories"]']
+    assert json.loads(capsys.readouterr().out) == {
+        "runs": [{"assets": ["stories"], "partition_range": None}],
+        "changed": {"stories": ["code_version"]},
+        "removed": ["top_stories"],
+    }

@@ -8,7 +8,7 @@ CI can compare two commits without importing both at once:
 
     uv run python -m hn_assets.changes fingerprint > head.json       # on each commit
     uv run python -m hn_assets.changes compare base.json head.json   # the assets to run, one per line
-    uv run python -m hn_assets.changes plan base.json                # on the head: each run's dg launch arguments
+    uv run python -m hn_assets.changes plan base.json                # on the head: the runs to launch, as JSON
 
 A changed partitioned asset runs on its last few complete partitions (``--recent-partitions``, default 3), not on
 its whole history: enough to see what the change does, at the cost of a few runs.
@@ -99,6 +99,11 @@ def changed_assets(base: Mapping[str, Fingerprint], head: Mapping[str, Fingerpri
     return dict(sorted(reasons.items()))
 
 
+def removed_assets(base: Mapping[str, Fingerprint], head: Mapping[str, Fingerprint]) -> list[str]:
+    """The assets of ``base`` the change removes: nothing runs them; their tables stay until dropped by hand."""
+    return sorted(set(base) - set(head))
+
+
 #: Recent partitions a changed partitioned asset runs in a branch, unless told otherwise: not its whole history.
 DEFAULT_RECENT_PARTITIONS = 3
 
@@ -109,6 +114,10 @@ class Launch:
 
     assets: tuple[str, ...]
     partition_range: tuple[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as CI's launcher reads it: ``{"assets": [...], "partition_range": [first, last] or null}``."""
+        return {"assets": list(self.assets), "partition_range": list(self.partition_range or ()) or None}
 
     def dg_launch_arguments(self) -> list[str]:
         """The arguments of ``dg launch`` that run exactly this (``--partition-range`` needs a single-run policy)."""
@@ -191,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     compare = commands.add_parser("compare", help="print the assets to run, one per line, with why")
     compare.add_argument("base", type=Path)
     compare.add_argument("head", type=Path)
-    planned = commands.add_parser("plan", help="print the dg launch arguments of each run, as JSON lines")
+    planned = commands.add_parser(
+        "plan", help="print, as one JSON document, the runs to launch, the changed assets with why, the removed ones"
+    )
     planned.add_argument("base", type=Path, help="the base commit's fingerprints; the head is this checkout")
     planned.add_argument("--recent-partitions", type=int, default=DEFAULT_RECENT_PARTITIONS)
     args = parser.parse_args(argv)
@@ -202,13 +213,21 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "fingerprint":
             print(to_json(fingerprints(definitions)))
             return
-        changed = changed_assets(from_json(args.base.read_text()), fingerprints(definitions))
-        for launch in plan(definitions, changed, recent_partitions=args.recent_partitions):
-            print(json.dumps(launch.dg_launch_arguments()))
+        base, head = from_json(args.base.read_text()), fingerprints(definitions)
+        changed = changed_assets(base, head)
+        launches = plan(definitions, changed, recent_partitions=args.recent_partitions)
+        document = {
+            "runs": [launch.to_dict() for launch in launches],
+            "changed": changed,
+            "removed": removed_assets(base, head),
+        }
+        print(json.dumps(document, indent=2))
         return
-    changed = changed_assets(from_json(args.base.read_text()), from_json(args.head.read_text()))
-    for key, why in changed.items():
+    base, head = from_json(args.base.read_text()), from_json(args.head.read_text())
+    for key, why in changed_assets(base, head).items():
         sys.stdout.write(f"{key}\t{'; '.join(why)}\n")
+    for key in removed_assets(base, head):
+        sys.stdout.write(f"{key}\tremoved\n")
 
 
 if __name__ == "__main__":
