@@ -284,8 +284,9 @@ def run_with_retries(request: Launch, base_url: str, timing: Timing, attempts: i
     raise AssertionError("unreachable")
 
 
-def report(outcome: Outcome, final: bool = True) -> None:
-    """The outcome as a log line, and on GitHub Actions as an annotation, step outputs and a summary line."""
+def report(outcome: Outcome, final: bool = True, step_outputs: bool = True) -> None:
+    """The outcome as a log line, and on GitHub Actions as an annotation, a summary line and (for the step's one
+    run) step outputs."""
     on_github = os.environ.get("GITHUB_ACTIONS") == "true"
     if outcome.code == SUCCEEDED:
         say(outcome.message)
@@ -296,7 +297,7 @@ def report(outcome: Outcome, final: bool = True) -> None:
         print(("error: " if final else "warning: ") + outcome.message, file=sys.stderr, flush=True)
     if not final:
         return
-    if os.environ.get("GITHUB_OUTPUT"):
+    if step_outputs and os.environ.get("GITHUB_OUTPUT"):
         with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as output:
             output.write(f"run_id={outcome.run_id}\nrun_url={outcome.url}\nstatus={outcome.status}\n")
     if os.environ.get("GITHUB_STEP_SUMMARY"):

@@ -108,7 +108,7 @@ def test_fingerprints_go_through_json_and_the_command_line(base, tmp_path, capsy
 
 def test_the_plan_runs_unpartitioned_assets_together_and_partitioned_ones_on_recent_hours() -> None:
     now = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
-    changed = {"items": ["code_version"], "comments": ["downstream of items"], "item_history": ["partitions"]}
+    changed = {"item_history": ["partitions"], "items": ["code_version"], "comments": ["downstream of items"]}
 
     launches = plan(defs(), changed, now=now)
     one_hour = plan(defs(), {"item_history": ["new"]}, recent_partitions=1, now=now)

@@ -83,11 +83,12 @@ def definitions(latest: Sequence[dg.AssetsDefinition]) -> dg.Definitions:
     return location_definitions(resolve_target(os.environ), os.environ, latest)
 
 
-def clone(pull_request_id: int, env: Mapping[str, str], folder: Path) -> None:
+def clone(pull_request_id: int, env: Mapping[str, str], folder: Path, commit: str | None = None) -> None:
     """``clone_prod`` in its own process, from db_ops' definitions, as CI launches it (this location never imports
-    the other)."""
+    the other), for ``commit`` if given."""
     config = folder / "clone_prod.json"  # `dagster job execute` reads run config from a file (JSON is YAML)
-    config.write_text(json.dumps({"ops": {"clone_production_database": {"config": {"pr_id": str(pull_request_id)}}}}))
+    op_config = {"pr_id": str(pull_request_id), **({"commit": commit} if commit else {})}
+    config.write_text(json.dumps({"ops": {"clone_production_database": {"config": op_config}}}))
     command = [sys.executable, "-m", "dagster", "job", "execute", "-m", "db_ops.definitions", "-j", "clone_prod"]
     done = subprocess.run([*command, "-c", str(config)], env=dict(env), capture_output=True, text=True, check=False)
     if done.returncode != 0 or "RUN_SUCCESS" not in done.stdout + done.stderr:

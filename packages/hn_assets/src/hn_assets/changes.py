@@ -134,8 +134,9 @@ def plan(
     recent_partitions: int = DEFAULT_RECENT_PARTITIONS,
     now: datetime | None = None,
 ) -> list[Launch]:
-    """The runs that materialize ``changed`` in a branch: unpartitioned assets together, then each partitioning's
-    assets over its last ``recent_partitions`` complete partitions (a change is tried on recent data, not on years).
+    """The runs that materialize ``changed`` in a branch, in order: unpartitioned assets together, then each
+    partitioning's assets over its last ``recent_partitions`` complete partitions (a change is tried on recent data,
+    not on years).
 
     Assets of a partitioning with no complete partition yet are left out: there is nothing to run them on.
     """
@@ -147,7 +148,8 @@ def plan(
         node = graph.get(dg.AssetKey.from_user_string(key))
         groups.setdefault(node.partitions_def, []).append(key)
     launches = []
-    for partitions_def, keys in groups.items():
+    # Unpartitioned assets first: a partitioned asset downstream of one reads what that run writes.
+    for partitions_def, keys in sorted(groups.items(), key=lambda group: group[0] is not None):
         if partitions_def is None:
             launches.append(Launch(tuple(sorted(keys))))
             continue

@@ -1,0 +1,151 @@
+"""A local stand-in for an organization's Dagster+ GraphQL API: open-source webservers, one per deployment, behind
+one host that picks the deployment by header, as Dagster+ does.
+
+Dagster+ serves every deployment of an organization from one host; a client names the deployment in the header
+``Dagster-Cloud-Deployment`` and authenticates with ``Dagster-Cloud-Api-Token`` (dagster_cloud_cli/core/headers/
+auth.py and impl.py; ``graphql_client.py`` posts to ``<url>/graphql``). Its GraphQL schema extends the open-source
+webserver's (dagster_graphql), which answers ``launchRun``, ``runOrError``, ``logsForRun`` and ``assetNodes`` here
+for real: runs are launched by the real ``dagster-cloud`` CLI and executed by Dagster, in a subprocess per run
+(``DefaultRunCoordinator``: Dagster+ has no daemon to wait for either).
+
+The router is as strict as Dagster+ where the scripts could go wrong: a request without a token is refused with 401,
+and one naming no deployment, or a deployment the organization does not have, with 404.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+INSTANCE_YAML = """\
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+telemetry:
+  enabled: false
+"""
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare_home(home: Path) -> Path:
+    """A Dagster instance folder whose runs start at once, in a subprocess each."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
+    return home
+
+
+@contextmanager
+def webserver(workspace: Path, home: Path, env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """An open-source Dagster webserver on ``workspace`` and the instance in ``home``; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "dagster_webserver", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    environment = {**os.environ, **env, "DAGSTER_HOME": str(prepare_home(home))}
+    with open(log, "w", encoding="utf-8") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the webserver did not start:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class Router(BaseHTTPRequestHandler):
+    deployments: ClassVar[dict[str, str]] = {}
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if not self.headers.get("Dagster-Cloud-Api-Token"):
+            return self._answer(401, b'{"error": "Unauthorized: no Dagster-Cloud-Api-Token"}')
+        target = self.deployments.get(self.headers.get("Dagster-Cloud-Deployment", ""))
+        if target is None or self.path.rstrip("/") != "/graphql":
+            return self._answer(404, b'{"error": "Deployment not found"}')
+        request = urllib.request.Request(
+            f"{target}/graphql", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return self._answer(response.status, response.read())
+        except urllib.error.HTTPError as error:
+            return self._answer(error.code, error.read())
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def organization(deployments: Mapping[str, str]) -> Iterator[str]:
+    """One host for ``deployments`` (name: webserver URL), choosing by header; yields its URL."""
+    handler = type("OrganizationRouter", (Router,), {"deployments": dict(deployments)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def webservers(*servers: tuple[str, Path, Path, Mapping[str, str], Path]) -> Iterator[dict[str, str]]:
+    """Several webservers started together (each takes seconds to load its code); yields name: URL."""
+    with ExitStack() as stack:
+        started: dict[str, str] = {}
+        contexts = {name: webserver(workspace, home, env, log) for name, workspace, home, env, log in servers}
+        threads = []
+        failures: list[BaseException] = []
+
+        def enter(name: str) -> None:
+            try:
+                started[name] = contexts[name].__enter__()
+            except BaseException as error:  # reported below, on the test's thread
+                failures.append(error)
+
+        for name in contexts:
+            threads.append(threading.Thread(target=enter, args=(name,)))
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+        for name in started:
+            stack.push(contexts[name].__exit__)
+        if failures:
+            raise failures[0]
+        yield started
