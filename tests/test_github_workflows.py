@@ -47,6 +47,13 @@ UPLOAD_ARTIFACT = "actions/upload-artifact@"
 DOWNLOAD_ARTIFACT = "actions/download-artifact@"
 PR_NUMBER = 42
 HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
+BASE_SHA = "89abcdef0123456789abcdef0123456789abcdef"
+# What the plan step writes in the simulation: the change touches `comments`.
+CHANGE_PLAN = {
+    "runs": [{"assets": ["comments"], "partition_range": None}],
+    "changed": {"comments": ["code_version"]},
+    "removed": [],
+}
 BRANCH_DEPLOYMENT = "bd-1a2b3c"
 LOCATIONS = ["db_ops", "hn_assets"]
 
@@ -218,7 +225,9 @@ def test_tokens_reach_only_the_steps_that_use_them():
             assert "run" in step or step["uses"].startswith(CLI_ACTION), f"{job_id}: {step.get('name')}"
     for job_id, job in workflow["jobs"].items():
         if job.get("permissions", {}).get("pull-requests") == "write":
-            assert job_id in {"init", "report"}, f"{job_id} may not write to pull requests"
+            assert job_id in {"init", "report", "data_diff"}, f"{job_id} may not write to pull requests"
+    (plan,) = [step for _, step in all_steps(DEPLOY_WORKFLOW) if "plan_changed_assets.sh" in step.get("run", "")]
+    assert not any("secrets." in str(value) for value in plan.get("env", {}).values()), "it runs the PR's code"
 
 
 # ---- a small evaluator of GitHub's expression language ----
@@ -419,6 +428,7 @@ class Launch:
     config: dict[str, Any]
     tags: dict[str, Any]
     run_id: str | None
+    asset_keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -433,6 +443,7 @@ class Simulation:
     annotations: list[tuple[str, str, str]] = field(default_factory=list)  # (job id, level, message)
     closed: list[str] = field(default_factory=list)  # projects whose branch deployment was marked closed
     artifacts: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    reports: list[dict[str, str]] = field(default_factory=list)  # each data diff report step: its environment
 
 
 def triggered(on: dict[str, Any], event: Event) -> bool:
@@ -454,6 +465,7 @@ def github_context(event: Event) -> dict[str, Any]:
         "state": "closed" if closed else "open",
         "merged": event.merged,
         "head": {"sha": HEAD_SHA, "ref": "feature", "repo": {"full_name": repository}},
+        "base": {"sha": BASE_SHA, "ref": "main"},
     }
     return {
         "event_name": "pull_request",
@@ -595,10 +607,26 @@ def image_step(env: dict[str, str]) -> dict[str, str]:
     }
 
 
+def plan_step(env: dict[str, str], sim: Simulation) -> dict[str, str]:
+    """The plan of the change (python -m hn_assets.changes in a worktree of the base, tested on its own)."""
+    assert env["BASE_SHA"] == BASE_SHA, "the change is measured against the pull request's base"
+    Path(env["RUNNER_TEMP"], "plan.json").write_text(json.dumps(CHANGE_PLAN), encoding="utf-8")
+    return {}
+
+
+def report_step(env: dict[str, str], sim: Simulation) -> dict[str, str]:
+    """The report (tests/test_pull_request_report.py runs it against Dagster+ and forge stand-ins); recorded here."""
+    runs = Path(env["RUNNER_TEMP"], "runs.json")
+    sim.reports.append({**env, "runs": runs.read_text(encoding="utf-8") if runs.exists() else ""})
+    return {}
+
+
 # `run:` steps not run here, and what stands in for them.
 NOT_RUN = {
-    "uv tool install": lambda env: {},  # installs dagster-cloud-cli; the stand-in is on PATH instead
-    "yq -r": image_step,
+    "uv tool install": lambda env, sim: {},  # installs dagster-cloud-cli; the stand-in is on PATH instead
+    "yq -r": lambda env, sim: image_step(env),
+    "deploy/ci/plan_changed_assets.sh": plan_step,
+    "deploy/ci/data_diff_report.py": report_step,
 }
 NO_OP_ACTIONS = ("actions/checkout@", "astral-sh/setup-uv@", "docker/")
 
@@ -722,6 +750,7 @@ def step_env(step: dict[str, Any], context: dict[str, Any], runner: Path, fake) 
         "GITHUB_RUN_ID": "1",
         "GITHUB_RUN_ATTEMPT": "1",
         "GITHUB_STEP_SUMMARY": str(runner / "step_summary"),
+        "RUNNER_TEMP": str(runner),
         **NO_WAITING,
     }
 
@@ -743,7 +772,7 @@ def run_one_step(step, inputs, env, event, sim, runner) -> tuple[bool, dict[str,
         raise ValueError(f"the simulation does not know the action {uses}")
     for marker, stand_in in NOT_RUN.items():
         if marker in step["run"]:
-            return True, stand_in(env), ""
+            return True, stand_in(env, sim), ""
     return run_step(step["run"], env, runner)
 
 
@@ -779,6 +808,7 @@ def run_job_steps(
                     config=launch["config"],
                     tags=launch["tags"],
                     run_id=launch["run_id"],
+                    asset_keys=launch["asset_keys"],
                 )
             )
         for level, message in re.findall(r"^::(notice|warning|error)[^:]*::(.*)$", log, re.MULTILINE):
@@ -803,7 +833,7 @@ def where(launches: list[Launch]) -> list[tuple[str, str, str, str]]:
 
 
 def clone_config(pr: int) -> dict[str, Any]:
-    return {"ops": {"clone_production_database": {"config": {"pr_id": str(pr)}}}}
+    return {"ops": {"clone_production_database": {"config": {"pr_id": str(pr), "commit": HEAD_SHA}}}}
 
 
 def drop_config(pr: int) -> dict[str, Any]:
@@ -811,7 +841,15 @@ def drop_config(pr: int) -> dict[str, Any]:
 
 
 PR_OPEN_ACTIONS = ["opened", "synchronize", "reopened"]
-DAGSTER_PLUS_JOBS = {"init", "deploy", "report", "clone_prod", "close_branch_deployment", "drop_prod_clone"}
+DAGSTER_PLUS_JOBS = {
+    "init",
+    "deploy",
+    "report",
+    "clone_prod",
+    "data_diff",
+    "close_branch_deployment",
+    "drop_prod_clone",
+}
 
 
 # ---- push to main: tests, then production ----
@@ -852,9 +890,12 @@ def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud,
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, branch="feature"), fake_dagster_cloud)
     assert sim.triggered
     assert sorted(sim.deploys) == [("db_ops", BRANCH_DEPLOYMENT), ("hn_assets", BRANCH_DEPLOYMENT)]
-    assert where(sim.launches) == [("clone_prod", "prod", "db_ops", "__repository__")]
-    (clone,) = sim.launches
-    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number"
+    assert where(sim.launches) == [
+        ("clone_prod", "prod", "db_ops", "__repository__"),
+        ("__ASSET_JOB", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
+    ]
+    clone, _ = sim.launches
+    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number and its head commit"
     assert clone.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
     assert clone.job == "clone_prod"
     assert "deploy" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["clone_prod"]), "after both locations are deployed"
@@ -867,7 +908,7 @@ def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud,
 def test_the_clone_step_waits_for_the_end_of_its_run(fake_dagster_cloud):
     fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTING", "STARTED", "SUCCESS"])
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="opened"), fake_dagster_cloud)
-    (clone,) = sim.launches
+    clone, _ = sim.launches
     answers = [q["answer"] for q in fake_dagster_cloud.status_queries() if q["run_id"] == clone.run_id]
     assert answers == ["QUEUED", "STARTING", "STARTED", "SUCCESS"], "the step followed the run to its end"
     assert sim.results["clone_prod"] == "success"
@@ -877,9 +918,55 @@ def test_the_clone_step_waits_for_the_end_of_its_run(fake_dagster_cloud):
 def test_a_clone_that_does_not_succeed_fails_the_pull_request_check(fake_dagster_cloud, plan):
     fake_dagster_cloud.plan("clone_prod", plan)
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
-    assert [launch.job_name for launch in sim.launches] == ["clone_prod"]
+    assert [launch.job_name for launch in sim.launches] == ["clone_prod"], "nothing runs on a clone that failed"
     assert sim.results["clone_prod"] == "failure"
+    assert (sim.results["data_diff"], sim.reports) == ("skipped", [])
     assert [level for job, level, _ in sim.annotations if job == "clone_prod"] == ["error"]
+
+
+def test_after_the_clone_the_change_runs_in_the_branch_deployment_and_is_reported(fake_dagster_cloud):
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
+
+    assert needs_of(load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]) == ["clone_prod"]
+    _, change = sim.launches
+    assert (change.job, change.job_name, change.deployment, change.location) == (
+        "data_diff",
+        "__ASSET_JOB",
+        BRANCH_DEPLOYMENT,
+        "hn_assets",
+    )
+    assert change.asset_keys == ["comments"], "exactly what the plan says, with its checks"
+    assert change.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
+    assert sim.results["data_diff"] == "success"
+    (report,) = sim.reports
+    assert (report["BRANCH_DEPLOYMENT"], report["PR_NUMBER"], report["HEAD_SHA"]) == (
+        BRANCH_DEPLOYMENT,
+        str(PR_NUMBER),
+        HEAD_SHA,
+    )
+    assert {"DAGSTER_CLOUD_API_TOKEN", "GITHUB_TOKEN"} <= report.keys()
+    (run,) = json.loads(report["runs"])
+    assert (run["assets"], run["run_id"], run["status"]) == (["comments"], change.run_id, "SUCCESS")
+
+
+@pytest.mark.parametrize("plan", [["STARTED", "FAILURE"], "LAUNCH_ERROR"])
+def test_a_run_of_the_change_that_fails_fails_the_check_and_is_still_reported(fake_dagster_cloud, plan):
+    fake_dagster_cloud.plan("__ASSET_JOB", plan)
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="opened"), fake_dagster_cloud)
+
+    assert sim.results["data_diff"] == "failure"
+    (report,) = sim.reports
+    (run,) = json.loads(report["runs"])
+    assert run["status"] in ("FAILURE", "NOT_LAUNCHED")
+    assert [level for job, level, _ in sim.annotations if job == "data_diff"] == ["error"]
+
+
+def test_a_report_that_cannot_be_posted_never_fails_the_check(fake_dagster_cloud):
+    event = Event("pull_request", action="opened", failing_steps={"data_diff_report"})
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+
+    assert sim.results["data_diff"] == "success"
+    assert sim.jobs_run["data_diff"][0]["outcomes"]["data_diff_report"] == "failure"
 
 
 def without(path: Path, tmp_path: Path, old: str, new: str) -> Path:
@@ -1087,6 +1174,29 @@ def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
         assert argv[argv.index("--location") + 1] == "db_ops"
         assert argv[argv.index("--job") + 1] == job_id
         assert "DAGSTER_CLOUD_API_TOKEN" in step["env"]
+
+
+def test_the_change_runs_only_in_the_pull_request_s_branch_deployment():
+    """The branch deployment is the one the build session deployed hn_assets to, never production."""
+    steps = [
+        (job_id, step)
+        for job_id, step in all_steps(DEPLOY_WORKFLOW)
+        if "launch_changed_assets.py" in step.get("run", "")
+    ]
+    assert [job_id for job_id, _ in steps] == ["data_diff"]
+    ((_, step),) = steps
+    argv = shlex.split(step["run"].replace("\\\n", " "))
+    assert argv[:2] == ["python3", "deploy/ci/launch_changed_assets.py"]
+    assert (argv[argv.index("--deployment") + 1], argv[argv.index("--location") + 1]) == (
+        "$BRANCH_DEPLOYMENT",
+        "hn_assets",
+    )
+    assert step["env"]["BRANCH_DEPLOYMENT"] == "${{ steps.branch.outputs.name }}"
+    (branch,) = [s for _, s in all_steps(DEPLOY_WORKFLOW) if s.get("id") == "branch"]
+    assert 'jq -r .deployment_name "$DAGSTER_BUILD_STATEDIR/location-hn_assets.json"' in branch["run"]
+    job = load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]
+    worst_case = 2 * float(job["env"]["LAUNCH_RUN_TIMEOUT_SECONDS"]) + 10 * 60  # two runs; uv, the plan
+    assert worst_case <= job["timeout-minutes"] * 60
 
 
 def test_launches_finish_before_their_job_times_out():

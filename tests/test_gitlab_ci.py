@@ -10,6 +10,7 @@ PATH (tests/fake_dagster_cloud.py), which exits 0 on a failed run as the real CL
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -21,6 +22,9 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.forge_stand_in import TOKEN as FORGE_TOKEN
+from tests.forge_stand_in import ForgeState, Thread, forge
 
 ROOT = Path(__file__).resolve().parents[1]
 GITLAB_CI = ROOT / ".gitlab-ci.yml"
@@ -150,7 +154,13 @@ def pipeline(variables: dict[str, str]) -> dict[str, str] | None:
 MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "trunk"}
 DEFAULT_BRANCH_PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "trunk", "CI_DEFAULT_BRANCH": "trunk"}
 WITH_TOKEN = {"DAGSTER_CLOUD_API_TOKEN": "placeholder-token"}
-BRANCH_JOBS = {"deploy:branch:hn_assets", "deploy:branch:db_ops", "clone-prod", "close-branch-deployment"}
+BRANCH_JOBS = {
+    "deploy:branch:hn_assets",
+    "deploy:branch:db_ops",
+    "clone-prod",
+    "data-diff",
+    "close-branch-deployment",
+}
 PRODUCTION_JOBS = {"deploy:production:hn_assets", "deploy:production:db_ops"}
 SETUP_JOBS = {"initialize", "build:hn_assets", "build:db_ops"}
 
@@ -254,7 +264,13 @@ def test_dagster_cloud_action_image_is_the_release_the_github_workflow_pins():
     assert tags == {match.group(1)}
 
 
-@pytest.mark.parametrize("name", ["DAGSTER_CLOUD_API_TOKEN", "REGISTRY_PASSWORD", "REGISTRY_USERNAME"])
+def test_the_data_diff_installs_the_cli_version_the_scripts_tests_model():
+    assert config()["variables"]["DAGSTER_CLOUD_CLI_VERSION"] == importlib.metadata.version("dagster-cloud-cli")
+
+
+@pytest.mark.parametrize(
+    "name", ["DAGSTER_CLOUD_API_TOKEN", "REGISTRY_PASSWORD", "REGISTRY_USERNAME", "GITLAB_API_TOKEN"]
+)
 def test_secrets_are_not_in_the_file(name):
     assert name not in config().get("variables", {})
 
@@ -320,20 +336,25 @@ def test_merge_request_init_never_falls_back_to_production(tmp_path):
 # ---- the jobs that launch runs, run for real against the stand-in CLI ----
 
 
-def run_job(name: str, fake) -> subprocess.CompletedProcess[str]:
-    """The job's script as GitLab's bash shell runs it (-e, -o pipefail), with a merge request's variables."""
+def run_job(
+    name: str, fake, extra: dict[str, str] | None = None, stand_ins: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The job's script as GitLab's bash shell runs it (-e, -o pipefail), with a merge request's variables; a line
+    holding a key of ``stand_ins`` is replaced by its value."""
     job = resolved_jobs()[name]
     variables = {
         **{k: str(v) for k, v in config()["variables"].items()},
         **{k: str(v) for k, v in job.get("variables", {}).items()},
         "CI_PIPELINE_SOURCE": "merge_request_event",
         "CI_MERGE_REQUEST_IID": MR_IID,
-        "CI_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "CI_COMMIT_SHA": COMMIT,
         **fake.env(),
         **NO_WAITING,
+        **(extra or {}),
     }
+    lines = [next((new for old, new in (stand_ins or {}).items() if old in line), line) for line in job["script"]]
     return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", "\n".join(job["script"])],
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", "\n".join(lines)],
         env=variables,
         cwd=ROOT,
         capture_output=True,
@@ -347,7 +368,8 @@ def production(launch: dict[str, Any]) -> tuple[str, str, str, str]:
     return launch["job"], launch["deployment"], launch["location"], launch["repository"]
 
 
-CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID}}}}
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID, "commit": COMMIT}}}}
 DROP_CONFIG = {"ops": {"drop_database_clone": {"config": {"pr_id": MR_IID}}}}
 
 
@@ -419,6 +441,89 @@ def test_the_drop_does_not_depend_on_closing_the_branch_deployment(fake_dagster_
     assert production(launch) == ("drop_prod_clone", "prod", "db_ops", "__repository__")
 
 
+PLAN = {
+    "runs": [{"assets": ["comments"], "partition_range": None}, {"assets": ["item_history"],
+             "partition_range": ["2026-12-06-17:00", "2026-12-06-19:00"]}],
+    "changed": {"comments": ["code_version"], "item_history": ["code_version"]},
+    "removed": [],
+}  # fmt: skip
+
+
+def run_data_diff(fake, tmp_path: Path, gitlab_url: str) -> subprocess.CompletedProcess[str]:
+    """The data-diff job: its plan (the change's, tested in hn_assets) and its CLI install stood in for; the launches
+    against the stand-in CLI; the report against a Dagster+ that cannot be reached and the GitLab stand-in."""
+    state_dir = tmp_path / "build-state"
+    state_dir.mkdir(parents=True)
+    (state_dir / "location-hn_assets.json").write_text(json.dumps({"deployment_name": "bd-mr-42"}))
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN))
+    extra = {
+        "DAGSTER_BUILD_STATEDIR": str(state_dir),
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": "89abcdef0123456789abcdef0123456789abcdef",
+        "DAGSTER_CLOUD_URL": "http://127.0.0.1:9",  # nothing listens: the report says so and still posts
+        "GITLAB_API_TOKEN": FORGE_TOKEN,
+        "CI_API_V4_URL": f"{gitlab_url}/api/v4",
+        "CI_PROJECT_ID": "17",
+    }
+    stand_ins = {
+        "uv tool install": "true",
+        "plan_changed_assets.sh": f'test "$CI_MERGE_REQUEST_DIFF_BASE_SHA" && cp {tmp_path / "plan.json"} '
+        '"$DATA_DIFF_DIR/plan.json"',
+    }
+    return run_job("data-diff", fake, extra, stand_ins)
+
+
+def test_the_change_runs_in_the_branch_deployment_and_one_note_reports_it(fake_dagster_cloud, tmp_path):
+    job = resolved_jobs()["data-diff"]
+    assert rule_conditions(job) == [MR_RULE]
+    assert needed(job) == {"clone-prod", "initialize"}
+    fake_dagster_cloud.plan("__ASSET_JOB", ["STARTED", "SUCCESS"], ["SUCCESS"])
+    state = ForgeState()
+    state.gitlab[("17", int(MR_IID))] = thread = Thread()
+
+    with forge(state) as url:
+        first = run_data_diff(fake_dagster_cloud, tmp_path / "first", url)
+        second = run_data_diff(fake_dagster_cloud, tmp_path / "second", url)
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stdout + first.stderr
+    launches = fake_dagster_cloud.launches()
+    assert [(launch["deployment"], launch["location"], launch["job"]) for launch in launches] == [
+        ("bd-mr-42", "hn_assets", "__ASSET_JOB")
+    ] * 4
+    assert [launch["asset_keys"] for launch in launches[:2]] == [["comments"], ["item_history"]]
+    assert launches[1]["tags"] == {
+        "gitlab/merge_request": MR_IID,
+        "gitlab/sha": COMMIT,
+        "dagster/asset_partition_range_start": "2026-12-06-17:00",
+        "dagster/asset_partition_range_end": "2026-12-06-19:00",
+    }
+    (note,) = thread.comments
+    assert note["body"].startswith("<!-- hn-data-diff -->\n## How this pull request changes the data")
+    assert "2026-12-06-17:00 to 2026-12-06-19:00 | SUCCESS |" in note["body"]
+    assert "could not be read" in note["body"], "what the report could not read, it says"
+
+
+def test_a_failed_run_fails_the_data_diff_job_and_is_still_reported(fake_dagster_cloud, tmp_path):
+    fake_dagster_cloud.plan("__ASSET_JOB", ["STARTED", "FAILURE"])
+    state = ForgeState()
+    state.gitlab[("17", int(MR_IID))] = thread = Thread()
+
+    with forge(state) as url:
+        completed = run_data_diff(fake_dagster_cloud, tmp_path, url)
+
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert len(fake_dagster_cloud.launches()) == 1, "the runs after a failed one are not launched"
+    (note,) = thread.comments
+    assert "| FAILURE |" in note["body"]
+    assert "| not launched | `item_history` | 2026-12-06-17:00 to 2026-12-06-19:00 | NOT_LAUNCHED |" in note["body"]
+
+
+def test_a_note_that_cannot_be_posted_never_fails_the_data_diff_job(fake_dagster_cloud, tmp_path):
+    fake_dagster_cloud.plan("__ASSET_JOB", ["SUCCESS"], ["SUCCESS"])
+    completed = run_data_diff(fake_dagster_cloud, tmp_path, "http://127.0.0.1:9")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "The data diff was not posted on the merge request" in completed.stdout
+
+
 def launching_jobs() -> dict[str, dict[str, Any]]:
     launching = re.compile(rf"{re.escape(LAUNCH_SCRIPT)}|\bdagster-cloud\s+(?:job|run)\b")
     return {name: job for name, job in resolved_jobs().items() if launching.search(script_text(job))}
@@ -462,7 +567,7 @@ def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():
     jobs = resolved_jobs()
     branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
     stop = jobs[branch_deploys[0]["environment"]["on_stop"]]
-    for job in [*branch_deploys, jobs["clone-prod"], stop]:
+    for job in [*branch_deploys, jobs["clone-prod"], jobs["data-diff"], stop]:
         assert job.get("resource_group") == "mr-$CI_MERGE_REQUEST_IID"
     for name, job in jobs.items():
         if not any(MR_PIPELINE in condition for condition in rule_conditions(job)):
