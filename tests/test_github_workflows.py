@@ -833,7 +833,7 @@ def where(launches: list[Launch]) -> list[tuple[str, str, str, str]]:
 
 
 def clone_config(pr: int) -> dict[str, Any]:
-    return {"ops": {"clone_production_database": {"config": {"pr_id": str(pr), "commit": HEAD_SHA}}}}
+    return {"ops": {"clone_production_database": {"config": {"pr_id": str(pr)}}}}
 
 
 def drop_config(pr: int) -> dict[str, Any]:
@@ -895,7 +895,8 @@ def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud,
         ("__ASSET_JOB", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
     ]
     clone, _ = sim.launches
-    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number and its head commit"
+    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number"
+    # The head commit, which the clone records, as a tag: config keys an older production db_ops rejects.
     assert clone.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
     assert clone.job == "clone_prod"
     assert "deploy" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["clone_prod"]), "after both locations are deployed"

@@ -369,7 +369,7 @@ def production(launch: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID, "commit": COMMIT}}}}
+CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID}}}}
 DROP_CONFIG = {"ops": {"drop_database_clone": {"config": {"pr_id": MR_IID}}}}
 
 

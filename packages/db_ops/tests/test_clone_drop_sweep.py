@@ -93,7 +93,8 @@ def test_the_clone_records_its_pull_request_and_commit_for_the_branch_to_read(pr
     use_environment("production")
     before = datetime.now(UTC)
 
-    result = run("clone_prod", {"pr_id": "42", "commit": "ABCDEF0123456789abcdef0123456789ABCDEF01"})
+    # As CI launches it: the head commit in the tag github/sha, not in config (see db_ops.pull_request.COMMIT_TAGS).
+    result = run("clone_prod", {"pr_id": "42"}, tags={"github/sha": "ABCDEF0123456789abcdef0123456789ABCDEF01"})
 
     ((pull_request, commit, cloned_at),) = production.execute(
         "SELECT PULL_REQUEST, COMMIT_SHA, CLONED_AT FROM PRODUCTION_CLONE_42.HACKER_NEWS_BASE.CLONE_RECORD",

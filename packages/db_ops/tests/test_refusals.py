@@ -72,7 +72,9 @@ def sql_log() -> StatementLog:
     return RECORDED
 
 
-def run(job: dg.JobDefinition, pr_id: str | None, **extra: str) -> dg.ExecuteInProcessResult:
+def run(
+    job: dg.JobDefinition, pr_id: str | None, tags: dict[str, str] | None = None, **extra: str
+) -> dg.ExecuteInProcessResult:
     op = job.graph.node_defs[0].name
     config = ({} if pr_id is None else {"pr_id": pr_id}) | extra
     resources = {
@@ -81,7 +83,7 @@ def run(job: dg.JobDefinition, pr_id: str | None, **extra: str) -> dg.ExecuteInP
         "local_clones": RecordingSnowflake(),  # any use of it would be recorded too
     }
     return job.execute_in_process(
-        run_config={"ops": {op: {"config": config}}}, resources=resources, raise_on_error=False
+        run_config={"ops": {op: {"config": config}}}, resources=resources, raise_on_error=False, tags=tags
     )
 
 
@@ -118,8 +120,11 @@ def test_a_commit_that_is_not_a_commit_hash_is_refused_before_sql(
 ) -> None:
     use_environment("production")
 
-    message = failure_message(run(clone_prod, "7", commit=commit))
+    from_config = failure_message(run(clone_prod, "7", commit=commit))
+    from_tag = failure_message(run(clone_prod, "7", tags={"gitlab/sha": commit}))
 
+    assert f"Invalid commit {commit!r}: it must be a Git commit hash of 7 to 64 hexadecimal digits" in from_tag
+    message = from_config
     assert f"Invalid commit {commit!r}: it must be a Git commit hash of 7 to 64 hexadecimal digits" in message
     assert sql_log == StatementLog()
 

@@ -53,7 +53,7 @@ def clone_production_database(context: dg.OpExecutionContext, config: CloneConfi
     beside it, with the same base and record.
     """
     pull_request_id = resolve_pull_request_id(config, Operation.CLONE)
-    commit = resolve_commit(config)
+    commit = resolve_commit(config, context.run.tags)
     clone = clone_database_name(pull_request_id)
     if is_local_duckdb(resolve_target(os.environ)):
         return _clone_locally(context, clone, pull_request_id, commit)

@@ -32,16 +32,25 @@ class CloneConfig(PullRequestConfig):
 
     commit: str | None = Field(
         default=None,
-        description="The pull request's head commit the clone is made for (CI passes it); recorded in the clone.",
+        description=(
+            "The pull request's head commit the clone is made for, recorded in the clone. Left empty, the run's tag "
+            "github/sha or gitlab/sha (which CI sets), if any."
+        ),
     )
 
 
-def resolve_commit(config: CloneConfig) -> str | None:
-    """The commit to record, validated before any SQL, or ``None`` when the run was not given one."""
-    if config.commit in (None, ""):
+#: Run tags CI sets with the pull request's head commit. CI passes the commit as a tag, not as config: a production
+#: ``db_ops`` deployed before ``commit`` existed rejects a config key it does not know, and would fail every clone.
+COMMIT_TAGS = ("github/sha", "gitlab/sha")
+
+
+def resolve_commit(config: CloneConfig, tags: Mapping[str, str]) -> str | None:
+    """The commit to record, validated before any SQL: ``commit``, else CI's tag; ``None`` when neither is set."""
+    given = config.commit or next((tags[tag] for tag in COMMIT_TAGS if tags.get(tag)), None)
+    if given in (None, ""):
         return None
     try:
-        return parse_commit_sha(config.commit)
+        return parse_commit_sha(given)
     except InvalidNameError as error:
         raise dg.Failure(str(error)) from error
 
