@@ -11,9 +11,11 @@ Modelled on the documented endpoints (docs.github.com/rest/issues/comments, docs
   100) with ``X-Next-Page`` (empty on the last page), newest first by default; ``POST`` creates (201),
   ``PUT .../notes/{note_id}`` edits (200); a body over 1,000,000 characters is a 400; without a valid
   ``PRIVATE-TOKEN`` a 401 "401 Unauthorized"; unknown ids a 404 "404 Not found". System notes (GitLab's own,
-  such as "added 1 commit") are listed with ``"system": true``.
+  such as "added 1 commit") are listed with ``"system": true``; ``GET /user`` answers the token's own user.
 
-Every request is recorded, so tests can tell an edit from a second comment.
+A comment written through the API is the token's: on GitHub by ``github-actions[bot]`` (``"type": "Bot"``, as the
+workflow's ``GITHUB_TOKEN`` writes), on GitLab by the project access token's bot user. Comments a test adds itself
+are a person's (``add``'s default). Every request is recorded, so tests can tell an edit from a second comment.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "forge-token"
 GITHUB_LIMIT, GITLAB_LIMIT = 65_536, 1_000_000
+GITHUB_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+GITHUB_PERSON = {"login": "alice", "id": 7, "type": "User"}
+GITLAB_BOT = {"id": 99, "username": "project_17_bot_1"}
+GITLAB_PERSON = {"id": 7, "username": "alice"}
 
 
 @dataclass
@@ -47,8 +53,10 @@ class ForgeState:
     next_id: int = 1000
 
     def add(self, thread: Thread, body: str, **extra: Any) -> dict[str, Any]:
+        """A comment on ``thread``; a person's unless ``extra`` says otherwise."""
         self.next_id += 1
-        comment = {"id": self.next_id, "body": body, **extra}
+        comment = {"id": self.next_id, "body": body, "user": GITHUB_PERSON, "author": GITLAB_PERSON, "system": False,
+                   **extra}  # fmt: skip
         thread.comments.append(comment)
         return comment
 
@@ -98,7 +106,7 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                 if method == "POST":
                     if not self._github_body_ok(payload):
                         return None
-                    return self._send(201, state.add(thread, payload["body"]))
+                    return self._send(201, state.add(thread, payload["body"], user=GITHUB_BOT))
             if (match := GITHUB_ONE.match(path)) and method == "PATCH":
                 for (repository, _), thread in state.github.items():
                     for comment in thread.comments:
@@ -121,6 +129,8 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
         def _gitlab(self, method: str, path: str, query: dict[str, str], payload: dict[str, Any]) -> None:
             if self.headers.get("PRIVATE-TOKEN") != TOKEN:
                 return self._send(401, {"message": "401 Unauthorized"})
+            if path == "/api/v4/user" and method == "GET":
+                return self._send(200, GITLAB_BOT)
             if (match := GITLAB_LIST.match(path)) and (key := (match[1], int(match[2]))) in state.gitlab:
                 thread = state.gitlab[key]
                 if method == "GET":
@@ -132,7 +142,7 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                 if method == "POST":
                     if not self._gitlab_body_ok(payload):
                         return None
-                    return self._send(201, state.add(thread, payload["body"], system=False))
+                    return self._send(201, state.add(thread, payload["body"], author=GITLAB_BOT))
             if (match := GITLAB_ONE.match(path)) and method == "PUT":
                 thread = state.gitlab.get((match[1], int(match[2])))
                 for comment in thread.comments if thread else []:

@@ -26,13 +26,15 @@ class Deployment:
 
     def __init__(self, evaluations=None, latest=None, error: str = "") -> None:
         self.evaluations, self.latest, self.error = evaluations or [], latest or {}, error
+        self.asked: list[tuple[list[str], list[str] | None]] = []
 
     def check_evaluations(self, run_id: str) -> list[CheckEvaluation]:
         if self.error:
             raise GraphQLError(self.error)
         return self.evaluations
 
-    def latest_materializations(self, assets: list[str]) -> dict[str, float]:
+    def latest_materializations(self, assets: list[str], partitions: list[str] | None = None) -> dict[str, float]:
+        self.asked.append((assets, partitions))
         if self.error:
             raise GraphQLError(self.error)
         return {asset: self.latest[asset] for asset in assets if asset in self.latest}
@@ -81,3 +83,17 @@ def test_a_clone_without_a_record_is_said() -> None:
     evaluation = diff(clone_commit="", clone_problem="The clone has no record of when it was made; clone again.")
     text = report({"comments": ["code_version"]}, [], [RUN], Deployment([evaluation]), Deployment())
     assert "> **Note**: The clone has no record of when it was made; clone again." in text
+
+
+def test_a_partitioned_run_asks_production_about_its_own_partitions_and_says_which_it_compared() -> None:
+    hours = ["2026-12-06-17:00", "2026-12-06-18:00", "2026-12-06-19:00"]
+    run = {**RUN, "assets": ["item_history"], "partition_range": [hours[0], hours[-1]], "partition_keys": hours}
+    evaluation = CheckEvaluation("item_history_differs_from_base", "item_history", True, "WARN", None,
+                                 {"diff": "### `item_history`", "cloned_at": CLONED_AT})  # fmt: skip
+    production = Deployment(latest={"item_history": CLONED_AT - 1})
+
+    text = report({"item_history": ["code_version"]}, [], [run], Deployment([evaluation]), production)
+
+    assert production.asked == [(["item_history"], hours)]
+    assert "### `item_history`\n\n_Partitions compared: 2026-12-06-17:00 to 2026-12-06-19:00._" in text
+    assert "older than production" not in text

@@ -97,6 +97,18 @@ def test_assets_and_a_partition_range_run_in_one_run_of_the_asset_job(fake_dagst
     }
 
 
+def test_a_range_of_one_partition_is_the_run_of_that_partition(fake_dagster_cloud):
+    completed = launch_run(
+        fake_dagster_cloud.env(**FAST),
+        "--asset-key=item_history",
+        "--partition-range=2026-12-06-17:00...2026-12-06-17:00",
+        job="__ASSET_JOB",
+    )
+    assert completed.returncode == SUCCEEDED, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert launch["tags"] == {**TAGS, "dagster/partition": "2026-12-06-17:00"}
+
+
 @pytest.mark.parametrize(
     ("statuses", "code", "message"),
     [

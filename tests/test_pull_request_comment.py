@@ -49,6 +49,20 @@ def test_a_second_push_edits_the_comment_instead_of_adding_one(kind: str) -> Non
     assert edits == ["POST", "PATCH" if kind == "github" else "PUT"]
 
 
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_a_person_s_comment_or_a_system_note_starting_with_the_marker_is_never_edited(kind: str) -> None:
+    state = ForgeState()
+    thread = Thread()
+    (state.github if kind == "github" else state.gitlab)[(REPOSITORY if kind == "github" else PROJECT, 42)] = thread
+    quoted = state.add(thread, f"{MARKER}\nquoting the report")
+    system = state.add(thread, f"{MARKER}\nmentioned in a commit", system=True)
+    with forge(state) as url:
+        action, _ = upsert(github(url) if kind == "github" else gitlab(url, 42), MARKER, "report")
+
+    assert action == "created"
+    assert (quoted["body"], system["body"]) == (f"{MARKER}\nquoting the report", f"{MARKER}\nmentioned in a commit")
+
+
 def test_a_report_longer_than_the_forge_allows_is_cut_at_a_line_and_says_so() -> None:
     state = ForgeState()
     state.github[(REPOSITORY, 42)] = thread = Thread()

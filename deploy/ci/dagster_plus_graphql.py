@@ -61,10 +61,10 @@ query HnRunCheckEvaluations($runId: ID!, $cursor: String, $limit: Int) {
 """
 
 LATEST_MATERIALIZATIONS = """
-query HnLatestMaterializations($assetKeys: [AssetKeyInput!]) {
+query HnLatestMaterializations($assetKeys: [AssetKeyInput!], $partitions: [String!]) {
   assetNodes(assetKeys: $assetKeys) {
     assetKey { path }
-    assetMaterializations(limit: 1) { timestamp }
+    assetMaterializations(partitions: $partitions, limit: 1) { timestamp }
   }
 }
 """
@@ -129,10 +129,12 @@ class DagsterPlus:
                 return evaluations
             cursor = data["cursor"]
 
-    def latest_materializations(self, assets: list[str]) -> dict[str, float]:
-        """When each of ``assets`` was last materialized here (seconds since the epoch); absent if never."""
+    def latest_materializations(self, assets: list[str], partitions: list[str] | None = None) -> dict[str, float]:
+        """When each of ``assets`` was last materialized here (seconds since the epoch), in any of ``partitions`` if
+        given; absent if never."""
         keys = [{"path": asset.split("/")} for asset in assets]
-        nodes = self.query(LATEST_MATERIALIZATIONS, {"assetKeys": keys})["assetNodes"]
+        variables = {"assetKeys": keys, "partitions": partitions}
+        nodes = self.query(LATEST_MATERIALIZATIONS, variables)["assetNodes"]
         return {
             "/".join(node["assetKey"]["path"]): int(node["assetMaterializations"][0]["timestamp"]) / 1000
             for node in nodes

@@ -11,8 +11,9 @@ each changed asset was last materialized, to say when the clone is older than pr
 cannot read production only loses that line.
 
 A diff is information: this script never fails because of what the data shows. It exits 0 once the report is
-posted (or written, with ``--post none``), 1 when the forge refused it or could not be reached (the report is
-printed to the log all the same), 2 on bad input or missing settings, listed by name before any request.
+posted (or written, with ``--post none``), 1 when the forge refused it or could not be reached, 2 on bad input or
+missing settings, listed by name (Dagster+'s before any request; the forge's after the report is printed, so the
+log holds it all the same).
 
 Settings, from the environment: ``DAGSTER_CLOUD_API_TOKEN`` and ``DAGSTER_CLOUD_URL`` or
 ``DAGSTER_CLOUD_ORGANIZATION``; for ``--post github``: ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` and
@@ -63,25 +64,32 @@ def gather(findings: Findings, branch: DagsterPlus, production: DagsterPlus) -> 
             findings.evaluations[run["run_id"]] = branch.check_evaluations(run["run_id"])
         except GraphQLError as error:
             findings.warnings.append(f"The checks of run `{run['run_id'][:8]}` could not be read: {error}")
-    if findings.changed:
-        try:
-            findings.production_latest = production.latest_materializations(sorted(findings.changed))
-        except GraphQLError as error:
-            findings.warnings.append(
-                f"Production's latest materializations could not be read, so the clone's age is not compared "
-                f"with them: {error}"
-            )
+    try:
+        for run in findings.runs:
+            # Only the partitions the run compares: production writing other hours does not age this diff.
+            partitions = run.get("partition_keys") or None
+            findings.production_latest |= production.latest_materializations(sorted(run["assets"]), partitions)
+    except GraphQLError as error:
+        findings.warnings.append(
+            f"Production's latest materializations could not be read, so the clone's age is not compared "
+            f"with them: {error}"
+        )
     findings.warnings += clone_warnings(findings)
     return findings
 
 
-def diffs(findings: Findings) -> list[CheckEvaluation]:
+def diffs_by_run(findings: Findings) -> list[tuple[dict[str, Any], CheckEvaluation]]:
+    """Every diff check of the runs, with its run, in the runs' order."""
     return [
-        evaluation
+        (run, evaluation)
         for run in findings.runs
         for evaluation in findings.evaluations.get(run.get("run_id", ""), [])
         if evaluation.check_name.endswith(DIFF_SUFFIX)
     ]
+
+
+def diffs(findings: Findings) -> list[CheckEvaluation]:
+    return [evaluation for _, evaluation in diffs_by_run(findings)]
 
 
 def clone_warnings(findings: Findings) -> list[str]:
@@ -139,9 +147,11 @@ def render(findings: Findings) -> str:
         lines.append("")
     lines += [f"> **Note**: {warning}" for warning in findings.warnings]
     lines += [""] if findings.warnings else []
-    for evaluation in diffs(findings):
-        heading = f"Partition {evaluation.partition}:\n\n" if evaluation.partition else ""
-        lines += [heading + str(evaluation.metadata.get("diff") or evaluation.metadata.get("problem", "")), ""]
+    for run, evaluation in diffs_by_run(findings):
+        lines += [str(evaluation.metadata.get("diff") or evaluation.metadata.get("problem", "")), ""]
+        compared = evaluation.partition or " to ".join(run.get("partition_range") or ())
+        if compared:
+            lines[-2] += f"\n\n_Partitions compared: {compared}._"
     failed = [e for run in findings.runs for e in findings.evaluations.get(run.get("run_id", ""), []) if not e.passed]
     if failed:
         lines += ["**Checks that did not pass**", "", "| Check | Asset | Partition | Severity |", "|---|---|---|---|"]
@@ -200,7 +210,6 @@ def main(argv: list[str], environ: dict[str, str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         plan, runs = read_inputs(args.plan, args.runs)
-        forge = forge_from_environment(args.post, args.pull_request, environ)
         missing = [name for name in ("DAGSTER_CLOUD_API_TOKEN",) if not environ.get(name)]
         if not environ.get("DAGSTER_CLOUD_URL") and not environ.get("DAGSTER_CLOUD_ORGANIZATION"):
             missing.append("DAGSTER_CLOUD_ORGANIZATION (or DAGSTER_CLOUD_URL)")
@@ -216,6 +225,11 @@ def main(argv: list[str], environ: dict[str, str] | None = None) -> int:
         if path is not None:
             with open(path, "a", encoding="utf-8") as out:
                 out.write(report)
+    try:  # after the report: the log holds it even when it cannot be posted
+        forge = forge_from_environment(args.post, args.pull_request, environ)
+    except ValueError as error:
+        print(f"error: the report was not posted: {error}", file=sys.stderr)
+        return BAD_INPUT
     if forge is None:
         return POSTED
     try:

@@ -62,9 +62,9 @@ def request_for(run: dict[str, Any], deployment: str, location: str, tags_json: 
 
 
 def entry(run: dict[str, Any], outcome: Outcome | None) -> dict[str, Any]:
-    launched = {"assets": run["assets"], "partition_range": run.get("partition_range")}
+    launched = {key: run.get(key) for key in ("assets", "partition_range", "partition_keys")}
     if outcome is None:
-        return {**launched, "run_id": "", "url": "", "status": "NOT_LAUNCHED", "message": "an earlier run failed"}
+        return {**launched, "run_id": "", "url": "", "status": "NOT_LAUNCHED", "message": "not launched (yet)"}
     return {**launched, "run_id": outcome.run_id, "url": outcome.url, "status": outcome.status or "NOT_LAUNCHED",
             "message": outcome.message}  # fmt: skip
 
@@ -93,13 +93,20 @@ def main(argv: list[str]) -> int:
     if not requests:
         print("The change touches no asset: nothing to run in the branch deployment.")
     outcomes: list[Outcome | None] = [None] * len(requests)
+    record(args.runs, runs, outcomes)
     for index, request in enumerate(requests):
         outcomes[index] = launch_run.run_with_retries(request, base_url, timing, attempts=1)
+        record(args.runs, runs, outcomes)
         launch_run.report(outcomes[index], step_outputs=False)
         if outcomes[index].code != SUCCEEDED:
             break
-    args.runs.write_text(json.dumps([entry(r, o) for r, o in zip(runs, outcomes, strict=True)], indent=2) + "\n")
     return SUCCEEDED if all(o is not None and o.code == SUCCEEDED for o in outcomes) else launch_run.FAILED
+
+
+def record(path: Path, runs: list[dict[str, Any]], outcomes: list[Outcome | None]) -> None:
+    """What is known so far, after each run: a job stopped mid-way (timed out, cancelled) still leaves the report
+    the runs that finished."""
+    path.write_text(json.dumps([entry(r, o) for r, o in zip(runs, outcomes, strict=True)], indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 ``--asset-key`` selects assets of the job (``__ASSET_JOB`` is the job of every asset of a location; the run includes
 the selected assets' checks), as the CLI's own option does (gql.py ``launch_run``: ``assetSelection``).
 ``--partition-range FIRST...LAST`` runs that range in one run, through the tags ``dg launch --partition-range`` sets
-(``dagster/asset_partition_range_start`` and ``_end``; the assets need a single-run backfill policy).
+(``dagster/asset_partition_range_start`` and ``_end``; the assets need a single-run backfill policy); a range of one
+partition, ``KEY...KEY``, is the run of that partition (the tag ``dagster/partition``, as ``dg launch --partition``).
 
 Every CI step of this repository that launches a run goes through this script, because the stock tools report a
 failed run as a success: ``dagster-cloud job launch --wait`` prints "Run ... failed with status 'FAILURE'" and exits
@@ -72,8 +73,9 @@ class InvalidInputError(Exception):
     """Input or setup that makes launching pointless: reported before anything is launched."""
 
 
-# dagster/_core/storage/tags.py: ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG.
+# dagster/_core/storage/tags.py: ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG, PARTITION_NAME_TAG.
 PARTITION_RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+PARTITION_TAG = "dagster/partition"
 ASSET_JOB = "__ASSET_JOB"
 
 
@@ -307,15 +309,18 @@ def report(outcome: Outcome, final: bool = True, step_outputs: bool = True) -> N
 
 
 def with_partition_range(tags_json: str, partition_range: str) -> str:
-    """``tags_json`` with the tags of a one-run partition range ``FIRST...LAST`` (as ``dg launch`` writes it)."""
-    first, separator, last = partition_range.partition("...")
-    if not separator or not first.strip() or not last.strip() or "..." in last:
+    """``tags_json`` with the tags of a one-run partition range ``FIRST...LAST`` (as ``dg launch`` writes them), or
+    of one partition when ``FIRST`` is ``LAST``."""
+    first, separator, last = (part.strip() for part in partition_range.partition("..."))
+    if not separator or not first or not last or "..." in last:
         raise InvalidInputError(f"--partition-range must be FIRST...LAST, got {partition_range!r}")
     tags = json.loads(tags_json)
-    clashing = sorted(set(tags) & set(PARTITION_RANGE_TAGS))
+    clashing = sorted(set(tags) & {*PARTITION_RANGE_TAGS, PARTITION_TAG})
     if clashing:
         raise InvalidInputError(f"--partition-range sets {', '.join(clashing)}; leave it out of --tags")
-    return json.dumps({**tags, PARTITION_RANGE_TAGS[0]: first.strip(), PARTITION_RANGE_TAGS[1]: last.strip()})
+    if first == last:
+        return json.dumps({**tags, PARTITION_TAG: first})
+    return json.dumps({**tags, PARTITION_RANGE_TAGS[0]: first, PARTITION_RANGE_TAGS[1]: last})
 
 
 def parse_arguments(argv: list[str]) -> tuple[Launch, int]:

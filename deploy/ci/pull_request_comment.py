@@ -1,8 +1,10 @@
 """One comment per pull request, updated in place: on GitHub an issue comment, on GitLab a merge request note.
 
-The comment is found by a marker (an HTML comment, invisible on the page) at the start of its body, among every
-comment of the pull request, page by page; it is edited if found, created otherwise. Modelled on the documented
-REST APIs:
+The comment is found by a marker (an HTML comment, invisible on the page) at the start of its body, among the
+comments CI itself wrote on the pull request, page by page; it is edited if found, created otherwise. A person's
+comment that happens to start with the marker is left alone: on GitHub only comments of a bot account count (the
+workflow's ``GITHUB_TOKEN`` writes as ``github-actions[bot]``), on GitLab only notes of the token's own user
+(``GET /user``), never a system note. Modelled on the documented REST APIs:
 
 - GitHub (docs.github.com/rest/issues/comments): ``GET /repos/{owner}/{repo}/issues/{number}/comments`` pages of
   ``per_page`` (at most 100; default 30) with a ``Link: <...>; rel="next"`` header while more remain;
@@ -47,6 +49,7 @@ class Forge:
     edit_method: str
     headers: dict[str, str]
     limit: int
+    user_url: str = ""  # who the token is, where comments are matched by author
 
     @staticmethod
     def github(api_url: str, repository: str, number: int, token: str) -> Forge:
@@ -74,7 +77,13 @@ class Forge:
             edit_method="PUT",
             headers={"PRIVATE-TOKEN": token},
             limit=1_000_000,
+            user_url=f"{api_url.rstrip('/')}/user",
         )
+
+    def written_by_ci(self, comment: dict[str, Any], user_id: int | None) -> bool:
+        if self.name == "GitHub":
+            return (comment.get("user") or {}).get("type") == "Bot"
+        return not comment.get("system") and (comment.get("author") or {}).get("id") == user_id
 
 
 def fit(body: str, limit: int) -> str:
@@ -97,12 +106,13 @@ def upsert(forge: Forge, marker: str, body: str) -> tuple[str, int]:
 
 
 def find(forge: Forge, marker: str) -> int | None:
-    """The id of the first comment whose body starts with ``marker``, searching every page."""
+    """The id of the first comment CI wrote whose body starts with ``marker``, searching every page."""
+    user_id = int(_request(forge, "GET", forge.user_url)[0]["id"]) if forge.user_url else None
     url: str | None = f"{forge.comments_url}?per_page=100&page=1"
     while url:
         page, headers = _request(forge, "GET", url)
         for comment in page:
-            if (comment.get("body") or "").startswith(marker):
+            if (comment.get("body") or "").startswith(marker) and forge.written_by_ci(comment, user_id):
                 return int(comment["id"])
         url = _next_page(forge, url, headers)
     return None

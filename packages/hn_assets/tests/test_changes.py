@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import dagster as dg
 import pytest
 
 from hn_assets.assets import comments, items, stories
@@ -117,11 +118,37 @@ def test_the_plan_runs_unpartitioned_assets_together_and_partitioned_ones_on_rec
         ["--assets", "comments,items"],
         ["--assets", "item_history", "--partition-range", "2026-12-06-17:00...2026-12-06-19:00"],
     ]
-    assert one_hour == [Launch(("item_history",), ("2026-12-06-19:00", "2026-12-06-19:00"))]
-    assert one_hour[0].to_dict() == {"assets": ["item_history"], "partition_range": ["2026-12-06-19:00"] * 2}
+    assert one_hour == [Launch(("item_history",), ("2026-12-06-19:00",))]
+    assert one_hour[0].dg_launch_arguments() == ["--assets", "item_history", "--partition", "2026-12-06-19:00"]
+    assert launches[1].to_dict() == {
+        "assets": ["item_history"],
+        "partition_range": ["2026-12-06-17:00", "2026-12-06-19:00"],
+        "partition_keys": ["2026-12-06-17:00", "2026-12-06-18:00", "2026-12-06-19:00"],
+    }
     assert plan(defs(), {}, now=now) == []
     with pytest.raises(ValueError, match="run at least 1 partition"):
         plan(defs(), changed, recent_partitions=0, now=now)
+
+
+def test_partitions_of_an_asset_without_a_single_run_policy_run_one_by_one() -> None:
+    """Dagster refuses a range run of an asset that does not backfill in a single run."""
+    daily = dg.DailyPartitionsDefinition(start_date="2026-01-01")
+
+    @dg.asset(partitions_def=daily)
+    def per_day() -> None: ...
+
+    @dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run())
+    def all_at_once() -> None: ...
+
+    now = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
+    one_by_one = plan(dg.Definitions(assets=[per_day]), {"per_day": ["new"]}, recent_partitions=2, now=now)
+    together = plan(dg.Definitions(assets=[all_at_once]), {"all_at_once": ["new"]}, recent_partitions=2, now=now)
+    mixed = plan(dg.Definitions(assets=[per_day, all_at_once]), {"per_day": ["new"], "all_at_once": ["new"]},
+                 recent_partitions=2, now=now)  # fmt: skip
+
+    assert one_by_one == [Launch(("per_day",), ("2026-12-04",)), Launch(("per_day",), ("2026-12-05",))]
+    assert together == [Launch(("all_at_once",), ("2026-12-04", "2026-12-05"))]
+    assert mixed == [Launch(("all_at_once", "per_day"), (day,)) for day in ("2026-12-04", "2026-12-05")]
 
 
 def test_the_plan_command_compares_a_base_with_this_checkout(base, tmp_path, capsys) -> None:
@@ -131,7 +158,7 @@ def test_the_plan_command_compares_a_base_with_this_checkout(base, tmp_path, cap
     main(["plan", str(tmp_path / "base.json")])
 
     assert json.loads(capsys.readouterr().out) == {
-        "runs": [{"assets": ["stories"], "partition_range": None}],
+        "runs": [{"assets": ["stories"], "partition_range": None, "partition_keys": []}],
         "changed": {"stories": ["code_version"]},
         "removed": ["top_stories"],
     }

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.backfill_policy import BackfillPolicyType
 from dagster._core.definitions.partitions.context import partition_loading_context
 
 #: What of an asset's definition counts, in the order reasons are given.
@@ -110,20 +111,32 @@ DEFAULT_RECENT_PARTITIONS = 3
 
 @dataclass(frozen=True)
 class Launch:
-    """One run to launch in the branch: assets of one partitioning, and for partitioned ones the range to run."""
+    """One run to launch in the branch: assets of one partitioning, and for partitioned ones the partitions to run
+    (a range run in one run, which needs a single-run backfill policy; or one partition)."""
 
     assets: tuple[str, ...]
-    partition_range: tuple[str, str] | None = None
+    partition_keys: tuple[str, ...] = ()
+
+    @property
+    def partition_range(self) -> tuple[str, str] | None:
+        return (self.partition_keys[0], self.partition_keys[-1]) if self.partition_keys else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The run as CI's launcher reads it: ``{"assets": [...], "partition_range": [first, last] or null}``."""
-        return {"assets": list(self.assets), "partition_range": list(self.partition_range or ()) or None}
+        """The run as CI's launcher reads it: the assets, the partition range ``[first, last]`` (or null) and every
+        partition key in it (which the report asks production about)."""
+        return {
+            "assets": list(self.assets),
+            "partition_range": list(self.partition_range) if self.partition_range else None,
+            "partition_keys": list(self.partition_keys),
+        }
 
     def dg_launch_arguments(self) -> list[str]:
-        """The arguments of ``dg launch`` that run exactly this (``--partition-range`` needs a single-run policy)."""
+        """The arguments of ``dg launch`` that run exactly this."""
         arguments = ["--assets", ",".join(self.assets)]
-        if self.partition_range:
-            arguments += ["--partition-range", "...".join(self.partition_range)]
+        if len(self.partition_keys) == 1:
+            arguments += ["--partition", self.partition_keys[0]]
+        elif self.partition_keys:
+            arguments += ["--partition-range", "...".join(self.partition_range or ())]
         return arguments
 
 
@@ -138,7 +151,9 @@ def plan(
     partitioning's assets over its last ``recent_partitions`` complete partitions (a change is tried on recent data,
     not on years).
 
-    Assets of a partitioning with no complete partition yet are left out: there is nothing to run them on.
+    Assets of a partitioning with no complete partition yet are left out: there is nothing to run them on. A range
+    is one run only where every asset of the run has a single-run backfill policy (Dagster refuses a range run
+    otherwise); else each partition is a run of its own.
     """
     if recent_partitions < 1:
         raise ValueError(f"recent_partitions is {recent_partitions}; run at least 1 partition of a changed asset.")
@@ -154,9 +169,17 @@ def plan(
             launches.append(Launch(tuple(sorted(keys))))
             continue
         recent = recent_partition_keys(partitions_def, recent_partitions, now)
-        if recent:
-            launches.append(Launch(tuple(sorted(keys)), (recent[0], recent[-1])))
+        assets = tuple(sorted(keys))
+        if all(_runs_a_range_at_once(graph, key) for key in keys):
+            launches += [Launch(assets, tuple(recent))] if recent else []
+        else:
+            launches += [Launch(assets, (key,)) for key in recent]
     return launches
+
+
+def _runs_a_range_at_once(graph: Any, key: str) -> bool:
+    policy = graph.get(dg.AssetKey.from_user_string(key)).backfill_policy
+    return policy is not None and policy.policy_type is BackfillPolicyType.SINGLE_RUN
 
 
 def recent_partition_keys(partitions_def: dg.PartitionsDefinition, count: int, now: datetime | None) -> list[str]:
