@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -51,32 +51,51 @@ def prepare_home(home: Path) -> Path:
     return home
 
 
-@contextmanager
-def webserver(workspace: Path, home: Path, env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """An open-source Dagster webserver on ``workspace`` and the instance in ``home``; yields its URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "dagster_webserver", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
-    environment = {**os.environ, **env, "DAGSTER_HOME": str(prepare_home(home))}
-    with open(log, "w", encoding="utf-8") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
+class Webserver:
+    """An open-source Dagster webserver on ``workspace`` (or none: the instance's runs and events only, which
+    starts in a fraction of the time) and the instance in ``home``, started at once; ``wait`` until it serves."""
+
+    def __init__(self, workspace: Path | None, home: Path, env: Mapping[str, str], log: Path) -> None:
+        port = free_port()
+        code = ["-w", str(workspace)] if workspace else ["--empty-workspace"]
+        command = [sys.executable, "-m", "dagster_webserver", *code, "-h", "127.0.0.1", "-p", str(port)]
+        environment = {**os.environ, **env, "DAGSTER_HOME": str(prepare_home(home))}
+        self.log = log
+        with open(log, "w", encoding="utf-8") as output:
+            self.process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=2).close()
-                break
+                urllib.request.urlopen(f"{self.url}/server_info", timeout=2).close()
+                return
             except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the webserver did not start:\n{log.read_text()[-3000:]}") from None
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the webserver did not start:\n{self.log.read_text()[-3000:]}") from None
                 time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
+
+    def stop(self) -> None:
+        self.process.terminate()
         try:
-            process.wait(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            self.process.kill()
+
+
+@contextmanager
+def webservers(**servers: tuple[Path | None, Path, Mapping[str, str], Path]) -> Iterator[dict[str, Webserver]]:
+    """Webservers by deployment name, all started at once (each takes seconds to load its code: do other work,
+    then ``wait`` for them); stopped on exit."""
+    started: dict[str, Webserver] = {}
+    try:
+        for name, arguments in servers.items():
+            started[name] = Webserver(*arguments)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
 
 
 class Router(BaseHTTPRequestHandler):
@@ -122,30 +141,3 @@ def organization(deployments: Mapping[str, str]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@contextmanager
-def webservers(*servers: tuple[str, Path, Path, Mapping[str, str], Path]) -> Iterator[dict[str, str]]:
-    """Several webservers started together (each takes seconds to load its code); yields name: URL."""
-    with ExitStack() as stack:
-        started: dict[str, str] = {}
-        contexts = {name: webserver(workspace, home, env, log) for name, workspace, home, env, log in servers}
-        threads = []
-        failures: list[BaseException] = []
-
-        def enter(name: str) -> None:
-            try:
-                started[name] = contexts[name].__enter__()
-            except BaseException as error:  # reported below, on the test's thread
-                failures.append(error)
-
-        for name in contexts:
-            threads.append(threading.Thread(target=enter, args=(name,)))
-            threads[-1].start()
-        for thread in threads:
-            thread.join()
-        for name in started:
-            stack.push(contexts[name].__exit__)
-        if failures:
-            raise failures[0]
-        yield started

@@ -60,11 +60,14 @@ def workspace(folder: Path, location: str) -> Path:
     return path
 
 
-def materialize_production(instance: dg.DagsterInstance) -> None:
-    job = dg.define_asset_job("production", selection=["items", "comments", "stories"])
-    production = dg.Definitions.merge(definitions([items, comments, stories]), dg.Definitions(jobs=[job]))
-    config = {"ops": {"items": {"config": {"base_item_id": ITEM_COUNT}}}}
-    assert production.resolve_job_def("production").execute_in_process(run_config=config, instance=instance).success
+def materialize_production(instance: dg.DagsterInstance, path: Path, base_url: str) -> None:
+    """A production run of the three tables into the warehouse file ``path``, recorded in production's instance."""
+    with local_warehouse(path, base_url):
+        job = dg.define_asset_job("production", selection=["items", "comments", "stories"])
+        production = dg.Definitions.merge(definitions([items, comments, stories]), dg.Definitions(jobs=[job]))
+        config = {"ops": {"items": {"config": {"base_item_id": ITEM_COUNT}}}}
+        result = production.resolve_job_def("production").execute_in_process(run_config=config, instance=instance)
+    assert result.success
 
 
 def dead_comments(path: Path) -> int:
@@ -87,13 +90,28 @@ def loop(tmp_path_factory):
     clone_path = folder / f"PRODUCTION_CLONE_{PULL_REQUEST}.duckdb"
     production_home = prepare_home(folder / "prod_home")
     with serve_in_thread(OfflineHNAPI(generate_items(3_000, mix=IRREGULAR_MIX))) as base_url:
-        with local_warehouse(production_path, base_url) as env:
+        with local_warehouse(clone_path, base_url) as variables:
+            branch_env = dict(variables)
+        (folder / "change.py").write_text(BRANCH_CODE)
+        (folder / "workspace.yaml").write_text(
+            f"load_from:\n  - python_file:\n      relative_path: {folder / 'change.py'}\n"
+            "      location_name: hn_assets\n"
+        )
+        # Both start now and load while production is made. Production only answers for its event log (its
+        # materializations): no code needs to load there.
+        with webservers(
+            **{
+                BRANCH: (folder / "workspace.yaml", folder / "branch_home", branch_env, folder / "branch.log"),
+                "prod": (None, production_home, branch_env, folder / "prod.log"),
+            }
+        ) as servers:
             production_instance = dg.DagsterInstance.from_config(str(production_home))
-            materialize_production(production_instance)
-            clone(PULL_REQUEST, env, folder, commit=COMMIT)
-            production_definitions = definitions([items, comments, stories])
-        with local_warehouse(clone_path, base_url) as branch_env:
-            branch_definitions = definitions([items, comments_without_dead, stories])
+            materialize_production(production_instance, production_path, base_url)
+            with local_warehouse(production_path, base_url) as env:
+                clone(PULL_REQUEST, env, folder, commit=COMMIT)
+                production_definitions = definitions([items, comments, stories])
+            with local_warehouse(clone_path, base_url):
+                branch_definitions = definitions([items, comments_without_dead, stories])
             base, head = fingerprints(production_definitions), fingerprints(branch_definitions)
             changed = changed_assets(base, head)
             document = {
@@ -102,33 +120,9 @@ def loop(tmp_path_factory):
                 "removed": removed_assets(base, head),
             }
             (folder / "plan.json").write_text(json.dumps(document))
-            (folder / "change.py").write_text(BRANCH_CODE)
-            branch_workspace = folder / "branch"
-            branch_workspace.mkdir()
-            (branch_workspace / "workspace.yaml").write_text(
-                f"load_from:\n  - python_file:\n      relative_path: {folder / 'change.py'}\n"
-                "      location_name: hn_assets\n"
-            )
-            production_workspace = folder / "production"
-            production_workspace.mkdir()
-            (production_workspace / "workspace.yaml").write_text(
-                "load_from:\n  - python_module:\n      module_name: hn_assets.definitions\n"
-                "      location_name: hn_assets\n"
-            )
-            production_env = {**branch_env, "HN_DUCKDB_PATH": str(production_path)}
-            with (
-                webservers(
-                    (BRANCH, branch_workspace / "workspace.yaml", folder / "branch_home", branch_env, folder / "b.log"),
-                    (
-                        "prod",
-                        production_workspace / "workspace.yaml",
-                        production_home,
-                        production_env,
-                        folder / "p.log",
-                    ),
-                ) as servers,
-                organization(servers) as url,
-            ):
+            for server in servers.values():
+                server.wait()
+            with organization({name: server.url for name, server in servers.items()}) as url:
                 env = {
                     **os.environ,
                     "PATH": f"{REAL_CLI_DIR}{os.pathsep}{os.environ['PATH']}",
@@ -151,6 +145,7 @@ def loop(tmp_path_factory):
                     "url": url,
                     "production_path": production_path,
                     "production_instance": production_instance,
+                    "base_url": base_url,
                     "changed": changed,
                     "env": env,
                     "launched": launched,
@@ -186,7 +181,7 @@ def test_the_change_runs_in_the_branch_and_one_report_says_how_the_data_differs(
         github = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/platform", "GITHUB_API_URL": api}
         first = report(loop, github, "--post=github", f"--pull-request={PULL_REQUEST}")
         # Production moves on after the clone: the next push's report says its base is older than production.
-        materialize_production(loop["production_instance"])
+        materialize_production(loop["production_instance"], loop["production_path"], loop["base_url"])
         second = report(loop, github, "--post=github", f"--pull-request={PULL_REQUEST}")
 
     assert first.returncode == 0, first.stdout + first.stderr
@@ -225,13 +220,17 @@ def test_gitlab_gets_one_merge_request_note_and_the_same_report(loop) -> None:
     assert [method for method, _ in state.requests if method != "GET"] == ["POST", "PUT"]
 
 
-def test_missing_settings_are_listed_by_name_before_any_request(loop) -> None:
-    env = {key: value for key, value in loop["env"].items() if key not in ("DAGSTER_CLOUD_API_TOKEN",)}
-    env.pop("GITHUB_TOKEN", None)
+def test_missing_settings_are_listed_by_name(loop) -> None:
+    without_token = {key: value for key, value in loop["env"].items() if key != "DAGSTER_CLOUD_API_TOKEN"}
+    without_forge = {key: value for key, value in loop["env"].items() if not key.startswith("GITHUB_")}
 
-    completed = report({**loop, "env": env}, {}, "--post=github")
+    unread = report({**loop, "env": without_token}, {}, "--post=github")
+    unposted = report({**loop, "env": without_forge}, {}, "--post=github")
 
-    assert completed.returncode == 2
+    assert (unread.returncode, unread.stdout) == (2, ""), "nothing is asked of Dagster+ without its token"
+    assert "error: no report: missing environment variables: DAGSTER_CLOUD_API_TOKEN" in unread.stderr
+    assert unposted.returncode == 2
+    assert unposted.stdout.startswith("## How this pull request changes the data"), "the log still holds the report"
     assert "missing settings to post on github: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, --pull-request" in (
-        completed.stderr
+        unposted.stderr
     )

@@ -6,8 +6,9 @@ It reaches the API the way dagster-cloud-cli does (dagster_cloud_cli/core/graphq
 to ``<url>/graphql`` with the headers ``Dagster-Cloud-Api-Token`` and ``Dagster-Cloud-Deployment``, where the URL is
 ``DAGSTER_CLOUD_URL`` or, without it, ``https://<organization>.dagster.cloud/<deployment>`` (gql.py
 ``url_from_config``). The queries use the schema Dagster+ shares with the open-source webserver
-(dagster_graphql/schema: ``logsForRun`` and its ``EventConnection``, ``AssetCheckEvaluationEvent``, ``assetNodes``),
-which is what the tests run them against.
+(dagster_graphql/schema: ``logsForRun`` and its ``EventConnection``, ``AssetCheckEvaluationEvent``;
+``assetsOrError``, which reads the event log, so that an asset production no longer defines still answers), which is
+what the tests run them against.
 
 Standard library only, like launch_run.py.
 """
@@ -62,9 +63,15 @@ query HnRunCheckEvaluations($runId: ID!, $cursor: String, $limit: Int) {
 
 LATEST_MATERIALIZATIONS = """
 query HnLatestMaterializations($assetKeys: [AssetKeyInput!], $partitions: [String!]) {
-  assetNodes(assetKeys: $assetKeys) {
-    assetKey { path }
-    assetMaterializations(partitions: $partitions, limit: 1) { timestamp }
+  assetsOrError(assetKeys: $assetKeys) {
+    __typename
+    ... on AssetConnection {
+      nodes {
+        key { path }
+        assetMaterializations(partitions: $partitions, limit: 1) { timestamp }
+      }
+    }
+    ... on PythonError { message }
   }
 }
 """
@@ -134,10 +141,12 @@ class DagsterPlus:
         given; absent if never."""
         keys = [{"path": asset.split("/")} for asset in assets]
         variables = {"assetKeys": keys, "partitions": partitions}
-        nodes = self.query(LATEST_MATERIALIZATIONS, variables)["assetNodes"]
+        answer = self.query(LATEST_MATERIALIZATIONS, variables)["assetsOrError"]
+        if answer["__typename"] != "AssetConnection":
+            raise GraphQLError(f"{self.deployment}: no assets: {answer.get('message', answer)}")
         return {
-            "/".join(node["assetKey"]["path"]): int(node["assetMaterializations"][0]["timestamp"]) / 1000
-            for node in nodes
+            "/".join(node["key"]["path"]): int(node["assetMaterializations"][0]["timestamp"]) / 1000
+            for node in answer["nodes"]
             if node["assetMaterializations"]
         }
 
