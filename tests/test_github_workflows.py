@@ -892,9 +892,10 @@ def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud,
     assert sorted(sim.deploys) == [("db_ops", BRANCH_DEPLOYMENT), ("hn_assets", BRANCH_DEPLOYMENT)]
     assert where(sim.launches) == [
         ("clone_prod", "prod", "db_ops", "__repository__"),
+        ("wait_for_clone", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
         ("__ASSET_JOB", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
     ]
-    clone, _ = sim.launches
+    clone, _, _ = sim.launches
     assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number"
     # The head commit, which the clone records, as a tag: config keys an older production db_ops rejects.
     assert clone.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
@@ -909,7 +910,7 @@ def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud,
 def test_the_clone_step_waits_for_the_end_of_its_run(fake_dagster_cloud):
     fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTING", "STARTED", "SUCCESS"])
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="opened"), fake_dagster_cloud)
-    clone, _ = sim.launches
+    clone, _, _ = sim.launches
     answers = [q["answer"] for q in fake_dagster_cloud.status_queries() if q["run_id"] == clone.run_id]
     assert answers == ["QUEUED", "STARTING", "STARTED", "SUCCESS"], "the step followed the run to its end"
     assert sim.results["clone_prod"] == "success"
@@ -929,7 +930,15 @@ def test_after_the_clone_the_change_runs_in_the_branch_deployment_and_is_reporte
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
 
     assert needs_of(load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]) == ["clone_prod"]
-    _, change = sim.launches
+    _, wait, change = sim.launches
+    # First the branch waits, in its own warehouse, for a clone made for its head commit.
+    assert (wait.job, wait.job_name, wait.deployment, wait.location) == (
+        "data_diff",
+        "wait_for_clone",
+        BRANCH_DEPLOYMENT,
+        "hn_assets",
+    )
+    assert wait.config == {"ops": {"clone_for_commit": {"config": {"commit": HEAD_SHA}}}}
     assert (change.job, change.job_name, change.deployment, change.location) == (
         "data_diff",
         "__ASSET_JOB",
@@ -1166,8 +1175,16 @@ def launch_steps() -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
     steps = launch_steps()
-    assert {job_id for job_id, _ in steps} == {"clone_prod", "drop_prod_clone"}
+    assert {job_id for job_id, _ in steps} == {"clone_prod", "drop_prod_clone", "data_diff"}
     for job_id, step in steps:
+        if job_id == "data_diff":  # the wait for the clone, in the branch deployment
+            argv = shlex.split(step["run"].replace("\\\n", " "))
+            assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
+            assert (argv[argv.index("--location") + 1], argv[argv.index("--job") + 1]) == (
+                "hn_assets",
+                "wait_for_clone",
+            )
+            continue
         argv = shlex.split(step["run"].replace("\\\n", " "))
         assert argv[:2] == ["python3", LAUNCH_SCRIPT], f"{job_id}: launch with the script, which waits and checks"
         assert "job" not in argv, "never `dagster-cloud job launch` directly: it exits 0 on a failed run"
@@ -1196,7 +1213,7 @@ def test_the_change_runs_only_in_the_pull_request_s_branch_deployment():
     (branch,) = [s for _, s in all_steps(DEPLOY_WORKFLOW) if s.get("id") == "branch"]
     assert 'jq -r .deployment_name "$DAGSTER_BUILD_STATEDIR/location-hn_assets.json"' in branch["run"]
     job = load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]
-    worst_case = 2 * float(job["env"]["LAUNCH_RUN_TIMEOUT_SECONDS"]) + 10 * 60  # two runs; uv, the plan
+    worst_case = 3 * float(job["env"]["LAUNCH_RUN_TIMEOUT_SECONDS"]) + 10 * 60  # the wait, two runs; uv, the plan
     assert worst_case <= job["timeout-minutes"] * 60
 
 

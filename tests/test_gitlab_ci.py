@@ -487,10 +487,13 @@ def test_the_change_runs_in_the_branch_deployment_and_one_note_reports_it(fake_d
     assert (first.returncode, second.returncode) == (0, 0), first.stdout + first.stderr
     launches = fake_dagster_cloud.launches()
     assert [(launch["deployment"], launch["location"], launch["job"]) for launch in launches] == [
-        ("bd-mr-42", "hn_assets", "__ASSET_JOB")
-    ] * 4
-    assert [launch["asset_keys"] for launch in launches[:2]] == [["comments"], ["item_history"]]
-    assert launches[1]["tags"] == {
+        ("bd-mr-42", "hn_assets", "wait_for_clone"),
+        ("bd-mr-42", "hn_assets", "__ASSET_JOB"),
+        ("bd-mr-42", "hn_assets", "__ASSET_JOB"),
+    ] * 2
+    assert launches[0]["config"] == {"ops": {"clone_for_commit": {"config": {"commit": COMMIT}}}}
+    assert [launch["asset_keys"] for launch in launches[1:3]] == [["comments"], ["item_history"]]
+    assert launches[2]["tags"] == {
         "gitlab/merge_request": MR_IID,
         "gitlab/sha": COMMIT,
         "dagster/asset_partition_range_start": "2026-12-06-17:00",
@@ -511,7 +514,7 @@ def test_a_failed_run_fails_the_data_diff_job_and_is_still_reported(fake_dagster
         completed = run_data_diff(fake_dagster_cloud, tmp_path, url)
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
-    assert len(fake_dagster_cloud.launches()) == 1, "the runs after a failed one are not launched"
+    assert len(fake_dagster_cloud.launches()) == 2, "the wait, then no run after a failed one"
     (note,) = thread.comments
     assert "| FAILURE |" in note["body"]
     assert "| not launched | `item_history` | 2026-12-06-17:00 to 2026-12-06-19:00 | NOT_LAUNCHED |" in note["body"]
@@ -531,7 +534,7 @@ def launching_jobs() -> dict[str, dict[str, Any]]:
 
 def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
     jobs = launching_jobs()
-    assert set(jobs) == {"clone-prod", "close-branch-deployment"}
+    assert set(jobs) == {"clone-prod", "close-branch-deployment", "data-diff"}
     for name, job in jobs.items():
         text = script_text(job)
         assert not re.search(r"\bdagster-cloud\s+(?:job|run)\b", text), f"{name}: `job launch` exits 0 on a failed run"
@@ -541,6 +544,10 @@ def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
         for invocation in invocations:
             argv = shlex.split(invocation.split("||")[0])
             assert argv[:2] == ["python3", LAUNCH_SCRIPT]
+            if name == "data-diff":  # the wait for the clone, in the branch deployment
+                assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
+                assert argv[argv.index("--job") + 1] == "wait_for_clone"
+                continue
             assert argv[argv.index("--deployment") + 1] == "$PRODUCTION_DEPLOYMENT"
             assert argv[argv.index("--location") + 1] == "db_ops"
 

@@ -14,6 +14,7 @@ import dagster as dg
 from hn_assets.assets import GROUP, comments, items, stories
 from hn_assets.automation import REFRESH_JOB, with_automation
 from hn_assets.checks import ALL_CHECKS
+from hn_assets.clone_wait import wait_for_clone
 from hn_assets.diff_checks import DIFF_CHECKS, has_base
 from hn_assets.history_checks import history_definitions
 from hn_core.environment import Target, resolve_target
@@ -46,5 +47,6 @@ def location_definitions(
         ],
         executor=dg.in_process_executor,
     )
-    diffs = dg.Definitions(asset_checks=DIFF_CHECKS if has_base(target) else [])  # where a clone has a base
+    # Where the warehouse is a clone with a base: the diffs, and the wait for a clone of the deployed commit.
+    diffs = dg.Definitions(asset_checks=DIFF_CHECKS, jobs=[wait_for_clone]) if has_base(target) else dg.Definitions()
     return with_automation(target, dg.Definitions.merge(latest_defs, history_definitions(target, env), diffs))

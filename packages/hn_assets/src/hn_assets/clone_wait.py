@@ -1,0 +1,89 @@
+"""``wait_for_clone``: a branch deployment waits, in its own warehouse, until its clone was made for its own commit.
+
+``clone_prod`` runs in production and records in the clone which commit it was made for
+(``HACKER_NEWS_BASE.CLONE_RECORD``). A pull request's CI launches this job in the branch deployment before the
+change's runs: it succeeds once the clone's record names the commit, and fails after ``timeout_seconds`` saying what
+the clone holds instead. The branch sees the clone, never production's runs, so this ordering needs nothing but the
+branch deployment: CI that may not launch ``clone_prod`` itself (whose production launches come from elsewhere) still
+knows when its clone is ready. The commit defaults to ``DAGSTER_CLOUD_GIT_SHA``, which Dagster+ sets in branch
+deployments to the commit deployed.
+"""
+
+import os
+import time
+
+import dagster as dg
+from pydantic import Field
+
+from hn_core.clone_record import CloneRecord, read_clone_record
+from hn_core.names import InvalidNameError, parse_commit_sha
+from hn_core.warehouse_query import WarehouseQuery
+
+GIT_SHA_VARIABLE = "DAGSTER_CLOUD_GIT_SHA"
+
+
+class CloneWaitConfig(dg.Config):
+    commit: str = Field(default="", description=f"The commit the clone must be made for; default {GIT_SHA_VARIABLE}.")
+    timeout_seconds: float = Field(default=1200, ge=0, description="How long to wait for such a clone.")
+    poll_seconds: float = Field(default=15, gt=0, description="How often to read the clone's record.")
+
+
+def wanted_commit(config: CloneWaitConfig) -> str:
+    given = config.commit or os.environ.get(GIT_SHA_VARIABLE, "")
+    if not given:
+        raise dg.Failure(f"No commit to wait for: set op config commit, or run where Dagster+ sets {GIT_SHA_VARIABLE}.")
+    try:
+        return parse_commit_sha(given)
+    except InvalidNameError as error:
+        raise dg.Failure(str(error)) from error
+
+
+def made_for(record: CloneRecord | None, commit: str) -> bool:
+    """Whether ``record`` is a clone made for ``commit`` (either may be abbreviated, as Git allows)."""
+    recorded = (record.commit or "") if record else ""
+    return bool(recorded) and (recorded.startswith(commit) or commit.startswith(recorded))
+
+
+def describe(record: CloneRecord | None, error: str) -> str:
+    if record is not None:
+        made = f"{record.cloned_at:%Y-%m-%d %H:%M:%S %Z}"
+        return f"the clone was made for commit {record.commit or '(none recorded)'} at {made}"
+    return f"there is no clone to read yet ({error})" if error else "the clone has no record of its commit"
+
+
+@dg.op(description="Wait until this deployment's clone was made for the commit (`HACKER_NEWS_BASE.CLONE_RECORD`).")
+def clone_for_commit(
+    context: dg.OpExecutionContext, config: CloneWaitConfig, warehouse_query: dg.ResourceParam[WarehouseQuery]
+) -> None:
+    commit = wanted_commit(config)
+    deadline = time.monotonic() + config.timeout_seconds
+    record, error = None, ""
+    while True:
+        try:
+            record, error = read_clone_record(warehouse_query), ""
+        except Exception as exc:  # a clone not made yet: no database, no file, no schema
+            record, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if made_for(record, commit):
+            break
+        if time.monotonic() >= deadline:
+            raise dg.Failure(
+                f"No clone made for commit {commit} after {config.timeout_seconds:g} s: {describe(record, error)}. "
+                "clone_prod runs in production once the branch is deployed; see that run, or launch it with this "
+                "pull request's pr_id and the commit as the tag github/sha."
+            )
+        context.log.info(f"Waiting for a clone made for {commit[:12]}: {describe(record, error)}")
+        time.sleep(min(config.poll_seconds, max(deadline - time.monotonic(), 0)))
+    assert record is not None
+    context.log.info(f"The clone was made for {record.commit} at {record.cloned_at:%Y-%m-%d %H:%M:%S %Z}")
+    context.add_output_metadata(
+        {
+            "clone_commit": record.commit or "",
+            "clone_pull_request": record.pull_request_id,
+            "cloned_at": dg.MetadataValue.timestamp(record.cloned_at),
+        }
+    )
+
+
+@dg.job(description="Wait until this branch deployment's clone was made for its commit; CI runs it before a change.")
+def wait_for_clone() -> None:
+    clone_for_commit()
