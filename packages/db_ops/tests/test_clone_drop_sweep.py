@@ -194,15 +194,17 @@ def test_a_branch_role_cannot_clone_production(production, use_environment) -> N
     assert "PRODUCTION_CLONE_42" not in production.databases()
 
 
-def test_sweeper_drops_only_old_clones(production, use_environment) -> None:
-    use_environment("production")
-    for pull_request in ("1", "2"):
+def test_sweeper_drops_only_old_clones_and_never_an_open_pull_request_s(production, use_environment, code_host) -> None:
+    use_environment("production", **code_host.github)
+    code_host.state.add(4, "a" * 40)  # open for weeks, waiting for review
+    for pull_request in ("1", "2", "4"):
         run("clone_prod", {"pr_id": pull_request})
     for name in ("PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS"):
         production.execute(f"CREATE DATABASE {name}", user=PRODUCTION_USER)  # decoys production can see and drop
     now = datetime.now(UTC)
     old, young = now - timedelta(days=30), now - timedelta(days=2)
-    for name in ("PRODUCTION_CLONE_1", "PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS", "PRODUCTION"):
+    for name in ("PRODUCTION_CLONE_1", "PRODUCTION_CLONE_4", "PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS",
+                 "PRODUCTION"):  # fmt: skip
         production.set_database_created_on(name, old)
     production.set_database_created_on("PRODUCTION_CLONE_2", young)
     everything = production.databases()
@@ -217,8 +219,24 @@ def test_sweeper_drops_only_old_clones(production, use_environment) -> None:
 
     assert swept.output_for_node("drop_stale_clones") == ["PRODUCTION_CLONE_1"]
     assert production.databases() == everything - {"PRODUCTION_CLONE_1"}
-    assert output_metadata(swept)["kept"] == "PRODUCTION_CLONE_2"
+    assert output_metadata(swept)["kept"] == "PRODUCTION_CLONE_2, PRODUCTION_CLONE_4"
+    assert output_metadata(swept)["open_pull_requests"] == "4"
     assert_frame_equal(production.read_table("PRODUCTION.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
+
+
+def test_the_sweeper_drops_nothing_when_the_code_host_cannot_say_what_is_open(production, use_environment) -> None:
+    use_environment("production")  # the code host's address answers nothing
+    run("clone_prod", {"pr_id": "1"})
+    production.set_database_created_on("PRODUCTION_CLONE_1", datetime.now(UTC) - timedelta(days=30))
+
+    result = run("sweep_stale_clones", {"max_age_days": 7}, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.event_specific_data.user_failure_data.description.startswith(
+        "Nothing swept: the code host could not say which pull requests are open"
+    )
+    assert "PRODUCTION_CLONE_1" in production.databases()
 
 
 def test_sweep_schedule_runs_daily_in_production(use_environment) -> None:

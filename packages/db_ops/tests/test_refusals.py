@@ -81,6 +81,7 @@ def run(
         "snowflake": RecordingSnowflake(),
         "branch_role": BranchRole(name="HN_BRANCH"),
         "local_clones": RecordingSnowflake(),  # any use of it would be recorded too
+        "code_host": RecordingSnowflake(),
     }
     return job.execute_in_process(
         run_config={"ops": {op: {"config": config}}}, resources=resources, raise_on_error=False, tags=tags
@@ -221,6 +222,21 @@ def test_staging_and_local_snowflake_definitions_bind_no_snowflake_to_db_ops(
     assert isinstance(resources["branch_role"], DatabaseOperationsElsewhere)
 
 
+def test_production_db_ops_lists_every_missing_code_host_setting(use_environment, monkeypatch) -> None:
+    use_environment("production", HN_CODE_HOST="bitbucket")
+    monkeypatch.delenv("HN_CODE_HOST_TOKEN")
+    monkeypatch.delenv("SYSTEM_SNOWFLAKE_WAREHOUSE")
+
+    with pytest.raises(ConfigurationError) as raised:
+        defs()
+
+    assert "SYSTEM_SNOWFLAKE_WAREHOUSE" in str(raised.value)
+    assert (
+        "Also missing for the code host: HN_CODE_HOST_TOKEN, HN_CODE_HOST (is 'bitbucket': use github or gitlab)."
+        in str(raised.value)
+    )
+
+
 def test_production_db_ops_needs_the_branch_role(use_environment, monkeypatch) -> None:
     use_environment("production")
     monkeypatch.delenv("SYSTEM_SNOWFLAKE_BRANCH_ROLE")
@@ -286,7 +302,9 @@ def test_the_sweeper_runs_only_in_production(
     use_environment(environment, pull_request_id)
 
     assert "sweep_stale_clones" not in {job.name for job in defs().jobs}
-    result = sweep_stale_clones.execute_in_process(resources={"snowflake": RecordingSnowflake()}, raise_on_error=False)
+    result = sweep_stale_clones.execute_in_process(
+        resources={"snowflake": RecordingSnowflake(), "code_host": RecordingSnowflake()}, raise_on_error=False
+    )
     assert f"The sweeper runs only in production, not in {environment}" in failure_message(result)
     assert sql_log == StatementLog()
 

@@ -1,9 +1,11 @@
-"""Code location ``db_ops``: clone and drop jobs per pull request, and the stale-clone sweeper.
+"""Code location ``db_ops``: clone and drop jobs per pull request, the sensor that runs them, and the sweeper.
 
-CI launches ``clone_prod`` and ``drop_prod_clone`` in production with the PR id as run config: only production's
-role may clone ``PRODUCTION``, and it inherits the branch role, so it may drop every clone. The jobs load in every
-environment so that a run launched in the wrong place stops with a message naming the right one (a branch
-deployment may still drop its own clone). The sweeper and its daily schedule exist only in production.
+In production, the sensor ``pull_request_clones`` asks the code host which pull requests are open and launches
+``clone_prod`` for each one's head commit and ``drop_prod_clone`` for the clones of closed ones (``db_ops.reconcile``):
+only production's role may clone ``PRODUCTION``, and it inherits the branch role, so it may drop every clone. The jobs
+load in every environment so that a run launched in the wrong place stops with a message naming the right one (a
+branch deployment may still drop its own clone). The sensor, the sweeper and its daily schedule exist only in
+production.
 """
 
 import os
@@ -11,6 +13,7 @@ import os
 import dagster as dg
 
 from db_ops.ops import clone_prod, drop_prod_clone
+from db_ops.reconcile import pull_request_clones
 from db_ops.resources import build_db_ops_resources
 from db_ops.sweeper import sweep_stale_clones, sweep_stale_clones_daily
 from hn_core.environment import Environment, resolve_target
@@ -23,6 +26,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         jobs=[clone_prod, drop_prod_clone, *([sweep_stale_clones] if in_production else [])],
         schedules=[sweep_stale_clones_daily] if in_production else [],
+        sensors=[pull_request_clones] if in_production else [],
         resources=build_db_ops_resources(target, os.environ),
         executor=dg.in_process_executor,  # one op per job: a step process would only add seconds of imports
     )

@@ -1,7 +1,10 @@
-"""The sweeper: drops ``PRODUCTION_CLONE_<PR>`` databases older than an age, because close events get lost.
+"""The sweeper: drops ``PRODUCTION_CLONE_<PR>`` databases older than an age, the last resort after the reconciling
+sensor (``db_ops.reconcile``) for clones whose pull request the code host no longer knows.
 
-It matches names exactly (``PRODUCTION_CLONE_`` and digits), so ``PRODUCTION``, ``STAGING`` and anything else a
-``LIKE`` pattern might catch are never touched; ``dry_run`` reports what it would drop and drops nothing.
+It never drops the clone of a pull request the code host says is open, however old (a pull request may wait weeks
+for review), and drops nothing when the code host cannot be asked. It matches names exactly (``PRODUCTION_CLONE_``
+and digits), so ``PRODUCTION``, ``STAGING`` and anything else a ``LIKE`` pattern might catch are never touched;
+``dry_run`` reports what it would drop and drops nothing.
 """
 
 import time
@@ -10,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from db_ops.code_host import CodeHostError
 from db_ops.placement import Operation, require_placement
 from db_ops.sql import databases_created_on, drop_statement
 from hn_core.environment import resolve_target
@@ -28,28 +32,41 @@ class SweepConfig(dg.Config):
     dry_run: bool = Field(default=False, description="Only report which clones would be dropped.")
 
 
-def stale_clones(created_on: dict[str, datetime], now: datetime, max_age: timedelta) -> list[str]:
-    """Names of clones created before ``now - max_age``, sorted; every other database is left out."""
+def stale_clones(
+    created_on: dict[str, datetime], now: datetime, max_age: timedelta, open_pull_requests: frozenset[int] = frozenset()
+) -> list[str]:
+    """Names of clones created before ``now - max_age``, sorted, but those of open pull requests; every other
+    database is left out."""
     return sorted(
         name
         for name, created in created_on.items()
-        if clone_pull_request_id(name) is not None and _as_utc(created) < now - max_age
+        if (number := clone_pull_request_id(name)) is not None
+        and number not in open_pull_requests
+        and _as_utc(created) < now - max_age
     )
 
 
-@dg.op(required_resource_keys={"snowflake"}, tags={"kind": "snowflake"})
+@dg.op(required_resource_keys={"snowflake", "code_host"}, tags={"kind": "snowflake"})
 def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> list[str]:
-    """Drop (or with `dry_run` only list) the clones older than `max_age_days`; returns the names dropped.
+    """Drop (or with `dry_run` only list) the clones older than `max_age_days`, but those of open pull requests;
+    returns the names dropped.
 
     Only production sweeps: anywhere else the credentials may own other pull requests' clones, and a branch
     deployment runs a pull request's own code.
     """
     require_placement(Operation.SWEEP, resolve_target().environment)
     started = time.perf_counter()
+    try:
+        open_numbers = frozenset(pull.number for pull in context.resources.code_host.open_pull_requests())
+    except CodeHostError as error:
+        raise dg.Failure(
+            f"Nothing swept: the code host could not say which pull requests are open, and an open one's clone is "
+            f"never dropped ({error})."
+        ) from error
     with context.resources.snowflake.get_connection() as connection:
         cursor = connection.cursor()
         created_on = databases_created_on(cursor)
-        stale = stale_clones(created_on, datetime.now(UTC), timedelta(days=config.max_age_days))
+        stale = stale_clones(created_on, datetime.now(UTC), timedelta(days=config.max_age_days), open_numbers)
         for name in stale if not config.dry_run else []:
             context.log.info(f"Dropping {name}, created {created_on[name]:%Y-%m-%d %H:%M}")
             cursor.execute(drop_statement(name))
@@ -62,6 +79,7 @@ def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> li
             "stale": ", ".join(stale),
             "dropped": ", ".join(stale) if not config.dry_run else "",
             "kept": ", ".join(sorted(set(clones) - set(stale))),
+            "open_pull_requests": ", ".join(str(number) for number in sorted(open_numbers)),
             "duration_seconds": round(time.perf_counter() - started, 3),
         }
     )

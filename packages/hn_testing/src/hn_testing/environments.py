@@ -30,7 +30,20 @@ RESOLVER_VARIABLES = (
         for suffix in ("USER", "PASSWORD", "PRIVATE_KEY", "PRIVATE_KEY_PASSWORD", "ROLE", "WAREHOUSE", "SCHEMA")
     ),
     "SYSTEM_SNOWFLAKE_BRANCH_ROLE",
+    "HN_CODE_HOST",
+    "HN_CODE_HOST_PROJECT",
+    "HN_CODE_HOST_TOKEN",
+    "HN_CODE_HOST_API_URL",
 )
+
+#: Production's code host: the stand-in's repository and token (``hn_testing.code_host``), at an address where nothing
+#: listens, so that a test which asks the code host without serving one (the ``code_host`` fixture) fails loudly.
+CODE_HOST_VARIABLES = {
+    "HN_CODE_HOST": "github",
+    "HN_CODE_HOST_PROJECT": "acme/platform",
+    "HN_CODE_HOST_TOKEN": "code-host-token",
+    "HN_CODE_HOST_API_URL": "http://127.0.0.1:9",
+}
 
 #: Per environment: the service user, its role and its warehouse, as deploy/snowflake/ names them.
 SERVICE_ACCOUNTS = {
@@ -65,6 +78,7 @@ def environment_variables(environment: str, pull_request_id: int | None = None) 
             **account,
             **_credentials("SYSTEM", environment),
             "SYSTEM_SNOWFLAKE_BRANCH_ROLE": branch_role,
+            **CODE_HOST_VARIABLES,
         }
     if environment == "branch":
         return {

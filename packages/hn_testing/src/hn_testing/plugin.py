@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from hn_testing.code_host import CodeHostState
     from hn_testing.snowflake_emulator import SnowflakeEmulator
 
 # Databases that exist in the account before a test runs, one per standing environment; clones are made by the
@@ -58,3 +59,25 @@ def provisioned_snowflake(snowflake_emulator: SnowflakeEmulator, request: pytest
 
     provision(snowflake_emulator, request.config.rootpath)
     return snowflake_emulator
+
+
+@pytest.fixture
+def code_host() -> Iterator[CodeHostStandIn]:
+    """The GitHub and GitLab pull-request APIs, served on 127.0.0.1 (``hn_testing.code_host``): add pull requests to
+    ``.state``, and pass ``.github`` (or ``.gitlab``) to ``use_environment("production", **...)``."""
+    from hn_testing.code_host import CodeHostState, serve_code_host
+
+    state = CodeHostState()
+    with serve_code_host(state) as url:
+        yield CodeHostStandIn(state, url)
+
+
+class CodeHostStandIn:
+    def __init__(self, state: CodeHostState, url: str) -> None:
+        from hn_testing.code_host import PROJECT_ID, REPOSITORY, TOKEN
+
+        self.state, self.url = state, url
+        self.github = {"HN_CODE_HOST": "github", "HN_CODE_HOST_PROJECT": REPOSITORY, "HN_CODE_HOST_TOKEN": TOKEN,
+                       "HN_CODE_HOST_API_URL": url}  # fmt: skip
+        self.gitlab = {"HN_CODE_HOST": "gitlab", "HN_CODE_HOST_PROJECT": str(PROJECT_ID), "HN_CODE_HOST_TOKEN": TOKEN,
+                       "HN_CODE_HOST_API_URL": f"{url}/api/v4"}  # fmt: skip
