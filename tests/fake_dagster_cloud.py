@@ -150,6 +150,7 @@ def job_launch(argv: list[str]) -> int:
             "tags": tags,
             "config": config,
             "asset_keys": args.asset_key or [],
+            "token": args.api_token,
             "wait": args.wait,
         }
         if not args.api_token:

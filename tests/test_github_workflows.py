@@ -230,6 +230,14 @@ def test_tokens_reach_only_the_steps_that_use_them():
     assert not any("secrets." in str(value) for value in plan.get("env", {}).values()), "it runs the PR's code"
 
 
+def test_every_job_given_a_dagster_token_takes_it_from_an_environment():
+    """The Dagster+ tokens are environment secrets: a job without an environment would need a repository secret,
+    which every job of every pull request can read."""
+    for job_id, job in load(DEPLOY_WORKFLOW)["jobs"].items():
+        if "secrets.DAGSTER_CLOUD_API_TOKEN" in yaml.safe_dump(job):
+            assert job.get("environment"), f"{job_id} reads the Dagster+ token outside an environment"
+
+
 # ---- a small evaluator of GitHub's expression language ----
 # Just what the workflows use: literals, property access, !, ==, !=, &&, || and parentheses, and the status
 # functions. Anything else raises, so a workflow that starts using more fails here instead of being misread.
@@ -416,6 +424,8 @@ class Event:
     branch_deployment_found: bool = True
     failing_steps: set[str] = field(default_factory=set)  # ids of steps made to fail (a build, a deploy...)
     failing_jobs: set[str] = field(default_factory=set)  # calls of reusable workflows made to fail (the tests)
+    missing_secrets: set[str] = field(default_factory=set)  # environment secrets not set (say the token, renamed)
+    repository_secrets: dict[str, str] = field(default_factory=dict)  # more repository secrets (a misconfiguration)
 
 
 @dataclass
@@ -444,6 +454,7 @@ class Simulation:
     closed: list[str] = field(default_factory=list)  # projects whose branch deployment was marked closed
     artifacts: dict[str, dict[str, bytes]] = field(default_factory=dict)
     reports: list[dict[str, str]] = field(default_factory=list)  # each data diff report step: its environment
+    tokens: dict[str, set[str]] = field(default_factory=dict)  # job id -> the Dagster+ tokens its steps were given
 
 
 def triggered(on: dict[str, Any], event: Event) -> bool:
@@ -678,6 +689,36 @@ def matrix_legs(job: dict[str, Any]) -> list[dict[str, Any]]:
     return legs
 
 
+# Secrets of the repository itself, seen by every job of a run that is not a fork's.
+REPOSITORY_SECRETS = {"GITHUB_TOKEN": "***", "REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p"}
+PRODUCTION_TOKEN, BRANCH_TOKEN = "production-token", "branch-deployments-token"
+# The repository's GitHub environments, as the README's setup makes them: each holds its own Dagster+ token; only
+# main may deploy to `production` (its deployment branch policy).
+ENVIRONMENTS = {
+    "production": {"branches": ["main"], "secrets": {"DAGSTER_CLOUD_API_TOKEN": PRODUCTION_TOKEN}},
+    "branch-deployments": {"branches": None, "secrets": {"DAGSTER_CLOUD_API_TOKEN": BRANCH_TOKEN}},
+}
+
+
+def environment_secrets(job: dict[str, Any], context: dict[str, Any], event: Event) -> tuple[dict[str, str], str]:
+    """The secrets a job sees (the repository's, and its environment's if the run's ref may deploy there), or why
+    GitHub refuses to start it: "Branch ... is not allowed to deploy to ... due to environment protection rules"
+    (docs.github.com/actions/deployment/targeting-different-environments: deployment branches and tags)."""
+    secrets = dict(context["secrets"])
+    declared = job.get("environment")
+    name = interpolate(declared["name"] if isinstance(declared, dict) else declared, context) if declared else ""
+    if not name:
+        return secrets, ""
+    environment = ENVIRONMENTS.get(name, {"branches": None, "secrets": {}})
+    ref = context["github"]["ref"]
+    allowed = environment["branches"]
+    if allowed is not None and ref not in {f"refs/heads/{branch}" for branch in allowed}:
+        return {}, f'Branch "{ref}" is not allowed to deploy to {name} due to environment protection rules.'
+    if event.fork:  # GitHub passes no secrets to a fork's pull request, an environment's included
+        return secrets, ""
+    return {**secrets, **{k: v for k, v in environment["secrets"].items() if k not in event.missing_secrets}}, ""
+
+
 # The launch script's pauses, cut to nothing: the stand-in's runs move on with each status query, not with time.
 NO_WAITING = {"LAUNCH_RUN_INTERVAL_SECONDS": "0", "LAUNCH_RUN_RETRY_DELAY_SECONDS": "0"}
 
@@ -690,14 +731,7 @@ def simulate(path: Path, event: Event, fake) -> Simulation:
     base = {
         "github": github_context(event),
         "vars": {"DAGSTER_CLOUD_ORGANIZATION": "acme"},
-        "secrets": {"GITHUB_TOKEN": "***"}
-        if event.fork
-        else {
-            "DAGSTER_CLOUD_API_TOKEN": "placeholder-token",
-            "GITHUB_TOKEN": "***",
-            "REGISTRY_USERNAME": "u",
-            "REGISTRY_PASSWORD": "p",
-        },
+        "secrets": {"GITHUB_TOKEN": "***"} if event.fork else {**REPOSITORY_SECRETS, **event.repository_secrets},
     }
     env = {k: interpolate(v, base) for k, v in workflow.get("env", {}).items()}
     jobs: dict[str, dict[str, Any]] = {}  # the `needs` context
@@ -714,6 +748,11 @@ def simulate(path: Path, event: Event, fake) -> Simulation:
             if not evaluate_if(job.get("if"), {**base, "env": env, "needs": needs}, status):
                 jobs[job_id], sim.results[job_id] = {"result": "skipped", "outputs": {}}, "skipped"
                 continue
+            job_secrets, refusal = environment_secrets(job, {**base, "env": env, "needs": needs}, event)
+            if refusal:
+                sim.annotations.append((job_id, "error", refusal))
+                jobs[job_id], sim.results[job_id] = {"result": "failure", "outputs": {}}, "failure"
+                continue
             if "uses" in job:  # a reusable workflow: its own tests check it; here only its result matters
                 called = load(ROOT / job["uses"])
                 assert "workflow_call" in called["on"], f"{job['uses']} cannot be called"
@@ -725,7 +764,7 @@ def simulate(path: Path, event: Event, fake) -> Simulation:
             for index, leg in enumerate(matrix_legs(job)):
                 runner = Path(scratch, f"{job_id}-{index}")  # each leg runs on a fresh runner
                 runner.mkdir()
-                context = {**base, "needs": needs, "matrix": leg, "steps": {}}
+                context = {**base, "secrets": job_secrets, "needs": needs, "matrix": leg, "steps": {}}
                 job_env = {k: interpolate(v, {**context, "env": env}) for k, v in job.get("env", {}).items()}
                 # /tmp is the runner's own: the build session must come from artifacts, as on GitHub.
                 context["env"] = {**env, **job_env, "DAGSTER_BUILD_STATEDIR": str(runner / "statedir")}
@@ -795,6 +834,8 @@ def run_job_steps(
         steps_run.append(step)
         inputs = {k: action_input(interpolate(v, context)) for k, v in step.get("with", {}).items()}
         env = step_env(step, context, runner, fake)
+        if env.get("DAGSTER_CLOUD_API_TOKEN"):
+            sim.tokens.setdefault(job_id, set()).add(env["DAGSTER_CLOUD_API_TOKEN"])
         launched_before = len(fake.launches())
         ok, outputs, log = run_one_step(step, inputs, env, event, sim, runner)
         for launch in fake.launches()[launched_before:]:
@@ -845,10 +886,8 @@ DAGSTER_PLUS_JOBS = {
     "init",
     "deploy",
     "report",
-    "clone_prod",
     "data_diff",
     "close_branch_deployment",
-    "drop_prod_clone",
 }
 
 
@@ -863,6 +902,7 @@ def test_production_deploy_runs_only_from_main_and_after_the_tests(fake_dagster_
     assert sorted(leg["matrix"]["location"] for leg in sim.jobs_run["deploy"]) == LOCATIONS
     assert sorted(sim.deploys) == [("db_ops", "prod"), ("hn_assets", "prod")]
     assert sim.launches == [], "a production deploy launches no clone or drop"
+    assert sim.tokens == {job: {PRODUCTION_TOKEN} for job in ("credentials", "init", "deploy")}
     assert sim.comments == [], "no pull request to comment on"
     (summary,) = sim.summaries
     assert "| db_ops |" in summary
@@ -882,55 +922,92 @@ def test_nothing_is_deployed_unless_the_tests_pass(fake_dagster_cloud, event):
     assert {job: sim.results[job] for job in DAGSTER_PLUS_JOBS} == dict.fromkeys(DAGSTER_PLUS_JOBS, "skipped")
 
 
-# ---- pull request opened or updated: branch deployment, then the clone in production ----
+# ---- pull request opened or updated: branch deployment, then its data diff on the clone ----
+
+
+def test_main_fails_closed_without_the_production_token(fake_dagster_cloud):
+    """A missing or renamed production token fails the run on main, instead of skipping the deploy with a notice."""
+    sim = simulate(DEPLOY_WORKFLOW, Event("push", missing_secrets={"DAGSTER_CLOUD_API_TOKEN"}), fake_dagster_cloud)
+
+    assert sim.results["credentials"] == "failure"
+    assert sim.deploys == []
+    (annotation,) = [a for a in sim.annotations if a[0] == "credentials"]
+    assert annotation[1] == "error"
+    assert "The environment 'production' has no secret DAGSTER_CLOUD_API_TOKEN" in annotation[2]
+
+
+@pytest.mark.parametrize("action", [*PR_OPEN_ACTIONS, "closed"])
+def test_no_job_of_a_pull_request_can_read_the_production_token(fake_dagster_cloud, action):
+    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action), fake_dagster_cloud)
+
+    assert sim.tokens, "the jobs that act on the branch deployment ran"
+    assert set().union(*sim.tokens.values()) == {BRANCH_TOKEN}
+    assert all(launch.deployment == BRANCH_DEPLOYMENT for launch in sim.launches), "nothing launched in production"
+
+
+def test_a_pull_request_that_asks_for_the_production_environment_is_refused(fake_dagster_cloud, tmp_path):
+    """A pull request may edit the workflow: GitHub still refuses `production` to any ref but main."""
+    edited = without(
+        DEPLOY_WORKFLOW,
+        tmp_path,
+        "    timeout-minutes: 100\n    environment: branch-deployments\n",
+        "    timeout-minutes: 100\n    environment: production\n",
+    )
+    sim = simulate(edited, Event("pull_request", action="synchronize"), fake_dagster_cloud)
+
+    assert sim.results["data_diff"] == "failure"
+    assert PRODUCTION_TOKEN not in set().union(*sim.tokens.values())
+    assert (
+        "data_diff",
+        "error",
+        'Branch "refs/pull/42/merge" is not allowed to deploy to production due to environment protection rules.',
+    ) in sim.annotations
+
+
+def test_a_production_token_left_in_repository_secrets_would_reach_pull_requests(fake_dagster_cloud):
+    """Why the README says to keep the token only in the environments: a repository secret of the same name is what
+    a job sees when its environment lacks one (here: the check that the model above is not vacuous)."""
+    event = Event(
+        "pull_request",
+        action="opened",
+        missing_secrets={"DAGSTER_CLOUD_API_TOKEN"},
+        repository_secrets={"DAGSTER_CLOUD_API_TOKEN": PRODUCTION_TOKEN},
+    )
+    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
+    assert PRODUCTION_TOKEN in set().union(*sim.tokens.values())
 
 
 @pytest.mark.parametrize("action", PR_OPEN_ACTIONS)
-def test_open_pull_request_deploys_then_clones_in_production(fake_dagster_cloud, action):
+def test_open_pull_request_deploys_then_compares_on_its_clone(fake_dagster_cloud, action):
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action=action, branch="feature"), fake_dagster_cloud)
     assert sim.triggered
     assert sorted(sim.deploys) == [("db_ops", BRANCH_DEPLOYMENT), ("hn_assets", BRANCH_DEPLOYMENT)]
     assert where(sim.launches) == [
-        ("clone_prod", "prod", "db_ops", "__repository__"),
         ("wait_for_clone", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
         ("__ASSET_JOB", BRANCH_DEPLOYMENT, "hn_assets", "__repository__"),
     ]
-    clone, _, _ = sim.launches
-    assert clone.config == clone_config(PR_NUMBER), "production clones for this PR number"
-    # The head commit, which the clone records, as a tag: config keys an older production db_ops rejects.
-    assert clone.tags == {"github/pull_request": str(PR_NUMBER), "github/sha": HEAD_SHA}
-    assert clone.job == "clone_prod"
-    assert "deploy" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["clone_prod"]), "after both locations are deployed"
-    assert {job: sim.results[job] for job in ("init", "deploy", "report", "clone_prod")} == dict.fromkeys(
-        ("init", "deploy", "report", "clone_prod"), "success"
+    assert "deploy" in needs_of(load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]), "after both locations are deployed"
+    assert {job: sim.results[job] for job in ("init", "deploy", "report", "data_diff")} == dict.fromkeys(
+        ("init", "deploy", "report", "data_diff"), "success"
     )
-    assert sim.results["drop_prod_clone"] == "skipped"
-
-
-def test_the_clone_step_waits_for_the_end_of_its_run(fake_dagster_cloud):
-    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTING", "STARTED", "SUCCESS"])
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="opened"), fake_dagster_cloud)
-    clone, _, _ = sim.launches
-    answers = [q["answer"] for q in fake_dagster_cloud.status_queries() if q["run_id"] == clone.run_id]
-    assert answers == ["QUEUED", "STARTING", "STARTED", "SUCCESS"], "the step followed the run to its end"
-    assert sim.results["clone_prod"] == "success"
+    assert sim.results["close_branch_deployment"] == "skipped"
 
 
 @pytest.mark.parametrize("plan", [["STARTED", "FAILURE"], ["QUEUED", "CANCELED"], "LAUNCH_ERROR"])
-def test_a_clone_that_does_not_succeed_fails_the_pull_request_check(fake_dagster_cloud, plan):
-    fake_dagster_cloud.plan("clone_prod", plan)
+def test_no_clone_for_the_commit_in_time_fails_the_check_and_nothing_runs(fake_dagster_cloud, plan):
+    fake_dagster_cloud.plan("wait_for_clone", plan)
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
-    assert [launch.job_name for launch in sim.launches] == ["clone_prod"], "nothing runs on a clone that failed"
-    assert sim.results["clone_prod"] == "failure"
-    assert (sim.results["data_diff"], sim.reports) == ("skipped", [])
-    assert [level for job, level, _ in sim.annotations if job == "clone_prod"] == ["error"]
+    assert [launch.job_name for launch in sim.launches] == ["wait_for_clone"], "nothing runs without its clone"
+    assert sim.results["data_diff"] == "failure"
+    assert sim.reports == [], "no report of runs that never ran"
+    assert [level for job, level, _ in sim.annotations if job == "data_diff"] == ["error"]
 
 
 def test_after_the_clone_the_change_runs_in_the_branch_deployment_and_is_reported(fake_dagster_cloud):
     sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="synchronize"), fake_dagster_cloud)
 
-    assert needs_of(load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]) == ["clone_prod"]
-    _, wait, change = sim.launches
+    assert needs_of(load(DEPLOY_WORKFLOW)["jobs"]["data_diff"]) == ["deploy"]
+    wait, change = sim.launches
     # First the branch waits, in its own warehouse, for a clone made for its head commit.
     assert (wait.job, wait.job_name, wait.deployment, wait.location) == (
         "data_diff",
@@ -1056,7 +1133,7 @@ def test_a_failed_deploy_leg_launches_no_clone_and_the_comment_says_which(fake_d
     assert sim.results["deploy"] == "failure"
     assert sim.deploys == []
     assert sim.launches == []
-    assert sim.results["clone_prod"] == "skipped"
+    assert sim.results["data_diff"] == "skipped"
     assert sim.results["report"] == "success"
     assert sim.comments[-1] == {"db_ops": "failed", "hn_assets": "failed"}
 
@@ -1097,66 +1174,22 @@ def test_a_pull_request_from_a_fork_skips_dagster_plus_with_a_notice(fake_dagste
     assert sim.deploys == []
     ((job, level, message),) = sim.annotations
     assert (job, level) == ("credentials", "notice")
-    assert "nothing is deployed, cloned or dropped" in message
+    assert "nothing is deployed or compared" in message
 
 
-# ---- pull request closed: drop the clone in production ----
+# ---- pull request closed: the branch deployment is marked closed; production drops the clone by itself ----
 
 
 @pytest.mark.parametrize("merged", [True, False])
-def test_closed_pull_request_drops_the_clone_in_production(fake_dagster_cloud, merged):
+def test_a_closed_pull_request_marks_its_branch_deployment_closed_and_launches_nothing(fake_dagster_cloud, merged):
     event = Event("pull_request", action="closed", branch="feature", merged=merged)
     sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
     assert sim.triggered
     assert "deploy" not in sim.jobs_run, "a closed PR is not deployed"
     assert sim.results["test"] == "skipped"
-    assert where(sim.launches) == [("drop_prod_clone", "prod", "db_ops", "__repository__")]
-    assert sim.launches[0].config == drop_config(PR_NUMBER)
-    assert sim.results["drop_prod_clone"] == "success"
+    assert sim.launches == [], "production's db_ops drops the clone: it asks GitHub which pull requests are closed"
     assert sim.closed == ["."], "the branch deployment is marked closed"
-
-
-def test_a_failed_drop_is_retried(fake_dagster_cloud):
-    """The fallback: a drop run that fails is launched once more, in production, with the same PR number."""
-    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "FAILURE"], ["QUEUED", "SUCCESS"])
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed"), fake_dagster_cloud)
-    assert where(sim.launches) == [("drop_prod_clone", "prod", "db_ops", "__repository__")] * 2
-    assert [launch.config for launch in sim.launches] == [drop_config(PR_NUMBER)] * 2
-    assert sim.results["drop_prod_clone"] == "success"
-    assert [level for job, level, _ in sim.annotations if job == "drop_prod_clone"] == ["warning"]
-
-
-@pytest.mark.parametrize("plans", [(["FAILURE"], ["FAILURE"]), ("LAUNCH_ERROR", "LAUNCH_ERROR"), (["CANCELED"],)])
-def test_a_drop_that_does_not_succeed_fails_the_closed_pull_request_check(fake_dagster_cloud, plans):
-    fake_dagster_cloud.plan("drop_prod_clone", *plans, ["SUCCESS"])
-    sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed"), fake_dagster_cloud)
-    assert len(sim.launches) == len(plans), "a canceled run is not retried: someone stopped it"
-    assert sim.results["drop_prod_clone"] == "failure"
-    assert [level for job, level, _ in sim.annotations if job == "drop_prod_clone"][-1] == "error"
-
-
-def test_the_drop_does_not_depend_on_closing_the_branch_deployment(fake_dagster_cloud):
-    event = Event("pull_request", action="closed", failing_steps={"mark_closed"})
-    sim = simulate(DEPLOY_WORKFLOW, event, fake_dagster_cloud)
-    assert sim.results["close_branch_deployment"] == "failure"
-    assert [launch.job_name for launch in sim.launches] == ["drop_prod_clone"]
-    assert sim.results["drop_prod_clone"] == "success"
-
-
-def test_a_closed_pull_request_is_never_cloned(fake_dagster_cloud):
-    for merged in (True, False):
-        sim = simulate(DEPLOY_WORKFLOW, Event("pull_request", action="closed", merged=merged), fake_dagster_cloud)
-        assert "clone_prod" not in [launch.job_name for launch in sim.launches]
-        assert sim.results["clone_prod"] == "skipped"
-
-
-def test_drop_never_uses_the_deploy_output():
-    """On `closed` there is no fresh deploy: the guide's steps.deploy.outputs.deployment is empty there."""
-    drop_job = load(DEPLOY_WORKFLOW)["jobs"]["drop_prod_clone"]
-    text = yaml.safe_dump(drop_job)
-    assert "steps.deploy" not in text
-    assert "needs.deploy" not in text
-    assert "deploy" not in needs_of(drop_job)
+    assert sim.results["close_branch_deployment"] == "success"
 
 
 @pytest.mark.parametrize("action", ["edited", "labeled", "assigned", "ready_for_review"])
@@ -1173,24 +1206,15 @@ def launch_steps() -> list[tuple[str, dict[str, Any]]]:
     return [(job_id, step) for job_id, step in all_steps(DEPLOY_WORKFLOW) if launching.search(step.get("run", ""))]
 
 
-def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
+def test_every_launch_goes_through_the_launch_script_to_the_branch_deployment():
     steps = launch_steps()
-    assert {job_id for job_id, _ in steps} == {"clone_prod", "drop_prod_clone", "data_diff"}
+    assert {job_id for job_id, _ in steps} == {"data_diff"}, "nothing in this workflow launches in production"
     for job_id, step in steps:
-        if job_id == "data_diff":  # the wait for the clone, in the branch deployment
-            argv = shlex.split(step["run"].replace("\\\n", " "))
-            assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
-            assert (argv[argv.index("--location") + 1], argv[argv.index("--job") + 1]) == (
-                "hn_assets",
-                "wait_for_clone",
-            )
-            continue
         argv = shlex.split(step["run"].replace("\\\n", " "))
         assert argv[:2] == ["python3", LAUNCH_SCRIPT], f"{job_id}: launch with the script, which waits and checks"
         assert "job" not in argv, "never `dagster-cloud job launch` directly: it exits 0 on a failed run"
-        assert argv[argv.index("--deployment") + 1] == "$PRODUCTION_DEPLOYMENT"
-        assert argv[argv.index("--location") + 1] == "db_ops"
-        assert argv[argv.index("--job") + 1] == job_id
+        assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
+        assert (argv[argv.index("--location") + 1], argv[argv.index("--job") + 1]) == ("hn_assets", "wait_for_clone")
         assert "DAGSTER_CLOUD_API_TOKEN" in step["env"]
 
 
@@ -1236,12 +1260,16 @@ def test_the_launch_script_runs_the_cli_version_its_tests_model():
     assert load(DEPLOY_WORKFLOW)["env"]["DAGSTER_CLOUD_CLI_VERSION"] == importlib.metadata.version("dagster-cloud-cli")
 
 
-def test_runs_of_one_pull_request_queue_in_order_and_are_never_cancelled():
-    """A run in progress is never cancelled: cancelling a GitHub job does not stop the Dagster+ run it launched, so a
-    clone still running would recreate the database after the close's drop. The group is per PR (per branch for
-    pushes), so a close always waits for the deploy and clone in progress, and different PRs do not wait."""
+def test_a_newer_event_of_a_pull_request_cancels_its_run_and_main_never_cancels_a_deploy():
+    """One run at a time per PR (per branch for pushes), and different PRs do not wait. A pull request's jobs act only
+    on its branch deployment, so a newer push may cancel the older one's run (whose clone is being replaced); a
+    production deploy in progress is never cancelled."""
     concurrency = load(DEPLOY_WORKFLOW)["concurrency"]
-    assert concurrency["cancel-in-progress"] is False
+    cancels = {
+        name: interpolate(concurrency["cancel-in-progress"], {"github": github_context(event)})
+        for name, event in (("pr", Event("pull_request", action="synchronize")), ("main", Event("push")))
+    }
+    assert {name: str(value).lower() for name, value in cancels.items()} == {"pr": "true", "main": "false"}
 
     def group(event: Event, number: int = PR_NUMBER) -> str:
         context = {"github": github_context(event)}

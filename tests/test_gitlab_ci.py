@@ -31,9 +31,10 @@ GITLAB_CI = ROOT / ".gitlab-ci.yml"
 DEPLOY_WORKFLOW = ROOT / ".github" / "workflows" / "dagster-plus-deploy.yml"
 RESERVED = {"variables", "stages", "workflow", "default", "include", "image", "services", "cache", "before_script"}
 TOKEN = "$DAGSTER_CLOUD_API_TOKEN"
+BRANCH_TOKEN = "$DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN"
 MR_PIPELINE = '$CI_PIPELINE_SOURCE == "merge_request_event"'
 DEFAULT_BRANCH_PIPELINE = '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'
-MR_RULE = f"{MR_PIPELINE} && {TOKEN}"
+MR_RULE = f"{MR_PIPELINE} && {BRANCH_TOKEN}"
 DEFAULT_BRANCH_RULE = f"{DEFAULT_BRANCH_PIPELINE} && {TOKEN}"
 LAUNCH_SCRIPT = "deploy/ci/launch_run.py"
 MR_IID = "42"
@@ -113,6 +114,8 @@ def evaluate_rule(text: str, variables: dict[str, str]) -> bool:
             op = tokens[position][1]
             position += 1
             return (left == value()) == (op == "==")
+        if isinstance(left, bool):  # a parenthesised group
+            return left
         return left not in (None, "")  # a variable alone: defined and not empty
 
     def conjunction() -> bool:
@@ -153,11 +156,12 @@ def pipeline(variables: dict[str, str]) -> dict[str, str] | None:
 
 MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "trunk"}
 DEFAULT_BRANCH_PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "trunk", "CI_DEFAULT_BRANCH": "trunk"}
-WITH_TOKEN = {"DAGSTER_CLOUD_API_TOKEN": "placeholder-token"}
+# The tokens each pipeline sees: the protected production token reaches only the default branch's pipelines.
+WITH_TOKEN = {"DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN": "branch-token", "DAGSTER_CLOUD_API_TOKEN": "production-token"}
+MR_TOKENS = {"DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN": "branch-token"}
 BRANCH_JOBS = {
     "deploy:branch:hn_assets",
     "deploy:branch:db_ops",
-    "clone-prod",
     "data-diff",
     "close-branch-deployment",
 }
@@ -174,12 +178,14 @@ def test_rule_evaluator():
     assert evaluate_rule("$MISSING == null", variables)
     assert evaluate_rule('$A == "y" || ($A != "y" && $A)', variables)
     assert not evaluate_rule('$A == "x" && $MISSING', variables)
+    assert not evaluate_rule('$A == "x" && ($A == "y" || $EMPTY)', variables)
+    assert evaluate_rule('$A == "x" && ($MISSING == null || $EMPTY)', variables)
     with pytest.raises(ValueError, match="cannot parse"):
         evaluate_rule("$A =~ /x/", variables)
 
 
 def test_a_merge_request_deploys_its_branch_deployment_and_never_production():
-    jobs = pipeline({**MERGE_REQUEST, **WITH_TOKEN})
+    jobs = pipeline({**MERGE_REQUEST, **MR_TOKENS})
     assert set(jobs) == {"test", *SETUP_JOBS, *BRANCH_JOBS}
     assert jobs["close-branch-deployment"] == "manual", "run by GitLab when the MR is merged or closed"
 
@@ -191,12 +197,38 @@ def test_the_default_branch_deploys_production_whatever_its_name():
     assert not re.search(r'"main"|\bmain\b', "\n".join(rule_conditions(config()["workflow"])))
 
 
-@pytest.mark.parametrize("variables", [MERGE_REQUEST, DEFAULT_BRANCH_PUSH], ids=["merge request", "default branch"])
-def test_without_the_token_only_the_tests_run_and_a_job_says_why(variables):
+def test_a_merge_request_without_its_token_runs_only_the_tests_and_a_job_says_why():
     """Merge requests from forks run without the project's variables: no Dagster+ job, nothing red."""
-    assert set(pipeline(variables)) == {"test", "dagster-plus-skipped"}
-    assert set(pipeline({**variables, "DAGSTER_CLOUD_API_TOKEN": ""})) == {"test", "dagster-plus-skipped"}
-    assert "nothing is deployed, cloned or dropped" in script_text(resolved_jobs()["dagster-plus-skipped"]).lower()
+    assert set(pipeline(MERGE_REQUEST)) == {"test", "dagster-plus-skipped"}
+    without = {**MERGE_REQUEST, "DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN": ""}
+    assert set(pipeline(without)) == {"test", "dagster-plus-skipped"}
+    assert "nothing is deployed or compared" in script_text(resolved_jobs()["dagster-plus-skipped"]).lower()
+
+
+def test_the_default_branch_fails_closed_without_the_production_token(fake_dagster_cloud):
+    for variables in (DEFAULT_BRANCH_PUSH, {**DEFAULT_BRANCH_PUSH, **MR_TOKENS, "DAGSTER_CLOUD_API_TOKEN": ""}):
+        assert set(pipeline(variables)) == {"test", "dagster-plus-missing-token"}
+    completed = run_job("dagster-plus-missing-token", fake_dagster_cloud)
+    assert completed.returncode != 0, "the pipeline is red"
+    assert "Production not deployed: the protected CI/CD variable DAGSTER_CLOUD_API_TOKEN is missing" in (
+        completed.stderr
+    )
+    assert resolved_jobs()["dagster-plus-missing-token"].get("allow_failure") is not True
+
+
+def test_merge_request_jobs_use_the_branch_deployments_token_whatever_else_is_set(fake_dagster_cloud, tmp_path):
+    """Even where a variable named DAGSTER_CLOUD_API_TOKEN reaches a merge request pipeline (a protected source
+    branch), what the CLI is given is the branch deployments' token."""
+    fake_dagster_cloud.plan("__ASSET_JOB", ["SUCCESS"], ["SUCCESS"])
+    state = ForgeState()
+    state.gitlab[("17", int(MR_IID))] = Thread()
+    with forge(state) as url:
+        completed = run_data_diff(fake_dagster_cloud, tmp_path, url, DAGSTER_CLOUD_API_TOKEN="production-token")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert {launch["token"] for launch in fake_dagster_cloud.launches()} == {"branch-token"}
+    for name, job in resolved_jobs().items():
+        if name in BRANCH_JOBS - {"data-diff"} and "dagster-cloud" in script_text(job):
+            assert "DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN" in "\n".join(job.get("before_script", [])), name
 
 
 def test_every_dagster_plus_job_comes_after_the_tests():
@@ -206,7 +238,7 @@ def test_every_dagster_plus_job_comes_after_the_tests():
     def upstream(name: str) -> set[str]:
         return set().union(*({need} | upstream(need) for need in needed(jobs[name]))) if needed(jobs[name]) else set()
 
-    for name in SETUP_JOBS | PRODUCTION_JOBS | {"deploy:branch:hn_assets", "deploy:branch:db_ops", "clone-prod"}:
+    for name in SETUP_JOBS | PRODUCTION_JOBS | {"deploy:branch:hn_assets", "deploy:branch:db_ops", "data-diff"}:
         assert "test" in upstream(name), name
 
 
@@ -339,8 +371,9 @@ def test_merge_request_init_never_falls_back_to_production(tmp_path):
 def run_job(
     name: str, fake, extra: dict[str, str] | None = None, stand_ins: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The job's script as GitLab's bash shell runs it (-e, -o pipefail), with a merge request's variables; a line
-    holding a key of ``stand_ins`` is replaced by its value."""
+    """The job's before_script and script as GitLab's bash shell runs them (-e, -o pipefail, in one shell), with a
+    merge request's variables (and its branch deployments' token); a line holding a key of ``stand_ins`` is replaced
+    by its value."""
     job = resolved_jobs()[name]
     variables = {
         **{k: str(v) for k, v in config()["variables"].items()},
@@ -349,10 +382,12 @@ def run_job(
         "CI_MERGE_REQUEST_IID": MR_IID,
         "CI_COMMIT_SHA": COMMIT,
         **fake.env(),
+        **MR_TOKENS,
         **NO_WAITING,
         **(extra or {}),
     }
-    lines = [next((new for old, new in (stand_ins or {}).items() if old in line), line) for line in job["script"]]
+    script = [*job.get("before_script", []), *job["script"]]
+    lines = [next((new for old, new in (stand_ins or {}).items() if old in line), line) for line in script]
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", "\n".join(lines)],
         env=variables,
@@ -369,33 +404,10 @@ def production(launch: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-CLONE_CONFIG = {"ops": {"clone_production_database": {"config": {"pr_id": MR_IID}}}}
-DROP_CONFIG = {"ops": {"drop_database_clone": {"config": {"pr_id": MR_IID}}}}
 
 
-def test_clone_runs_after_the_branch_deploys_in_production_and_waits_for_its_run(fake_dagster_cloud):
-    job = resolved_jobs()["clone-prod"]
-    assert rule_conditions(job) == [MR_RULE], "merge requests only"
-    assert {"deploy:branch:db_ops", "deploy:branch:hn_assets"} <= needed(job)
-    fake_dagster_cloud.plan("clone_prod", ["QUEUED", "STARTED", "SUCCESS"])
-    completed = run_job("clone-prod", fake_dagster_cloud)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    (launch,) = fake_dagster_cloud.launches()
-    assert production(launch) == ("clone_prod", "prod", "db_ops", "__repository__")
-    assert launch["config"] == CLONE_CONFIG
-    assert launch["tags"]["gitlab/merge_request"] == MR_IID
-    assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["QUEUED", "STARTED", "SUCCESS"]
-
-
-@pytest.mark.parametrize("plan", [["STARTED", "FAILURE"], ["CANCELED"], "LAUNCH_ERROR"])
-def test_a_clone_that_does_not_succeed_fails_the_job(fake_dagster_cloud, plan):
-    fake_dagster_cloud.plan("clone_prod", plan)
-    completed = run_job("clone-prod", fake_dagster_cloud)
-    assert completed.returncode != 0, completed.stdout + completed.stderr
-    assert "clone_prod" in completed.stderr
-
-
-def test_stop_job_closes_the_branch_deployment_and_drops_the_clone_in_production(fake_dagster_cloud):
+def test_the_stop_job_marks_the_branch_deployment_closed_and_launches_nothing(fake_dagster_cloud):
+    """Production's db_ops drops the clone once GitLab says the merge request is merged or closed."""
     jobs = resolved_jobs()
     branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
     environments = {job["environment"]["name"] for job in branch_deploys}
@@ -404,41 +416,16 @@ def test_stop_job_closes_the_branch_deployment_and_drops_the_clone_in_production
     assert stop["environment"] == {"name": environments.pop(), "action": "stop"}
     (rule,) = stop["rules"]
     assert (rule["if"], rule["when"], rule.get("allow_failure")) == (MR_RULE, "manual", True)
-    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "SUCCESS"])
     completed = run_job(stop_name, fake_dagster_cloud)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert fake_dagster_cloud.closed_branch_deployments() == ["bd-1a2b3c"]
-    (launch,) = fake_dagster_cloud.launches()
-    assert production(launch) == ("drop_prod_clone", "prod", "db_ops", "__repository__")
-    assert launch["config"] == DROP_CONFIG
-    assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["STARTED", "SUCCESS"], "waited to the end"
+    assert fake_dagster_cloud.launches() == []
 
 
-def test_a_failed_drop_is_retried(fake_dagster_cloud):
-    """The fallback: a drop run that fails is launched once more, in production, with the same MR iid."""
-    fake_dagster_cloud.plan("drop_prod_clone", ["STARTED", "FAILURE"], ["SUCCESS"])
-    completed = run_job("close-branch-deployment", fake_dagster_cloud)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    launches = fake_dagster_cloud.launches()
-    assert [production(launch) for launch in launches] == [("drop_prod_clone", "prod", "db_ops", "__repository__")] * 2
-    assert [launch["config"] for launch in launches] == [DROP_CONFIG] * 2
-
-
-@pytest.mark.parametrize("plans", [(["FAILURE"], ["FAILURE"]), ("LAUNCH_ERROR", "LAUNCH_ERROR"), (["CANCELED"],)])
-def test_a_drop_that_does_not_succeed_fails_the_stop_job(fake_dagster_cloud, plans):
-    fake_dagster_cloud.plan("drop_prod_clone", *plans, ["SUCCESS"])
-    completed = run_job("close-branch-deployment", fake_dagster_cloud)
-    assert completed.returncode != 0, completed.stdout + completed.stderr
-    assert len(fake_dagster_cloud.launches()) == len(plans)
-
-
-def test_the_drop_does_not_depend_on_closing_the_branch_deployment(fake_dagster_cloud):
-    fake_dagster_cloud.set_branch_deployment("")  # Dagster+ cannot tell the MR's branch deployment
-    completed = run_job("close-branch-deployment", fake_dagster_cloud)
-    assert completed.returncode != 0, "the job says the close failed"
-    assert "Could not mark the branch deployment of merge request 42 closed" in completed.stdout
-    (launch,) = fake_dagster_cloud.launches()
-    assert production(launch) == ("drop_prod_clone", "prod", "db_ops", "__repository__")
+def test_production_deploys_of_a_location_never_overlap():
+    jobs = resolved_jobs()
+    groups = [jobs[f"deploy:production:{location}"].get("resource_group") for location in ("hn_assets", "db_ops")]
+    assert groups == ["production-hn_assets", "production-db_ops"]
 
 
 PLAN = {
@@ -449,7 +436,7 @@ PLAN = {
 }  # fmt: skip
 
 
-def run_data_diff(fake, tmp_path: Path, gitlab_url: str) -> subprocess.CompletedProcess[str]:
+def run_data_diff(fake, tmp_path: Path, gitlab_url: str, **more: str) -> subprocess.CompletedProcess[str]:
     """The data-diff job: its plan (the change's, tested in hn_assets) and its CLI install stood in for; the launches
     against the stand-in CLI; the report against a Dagster+ that cannot be reached and the GitLab stand-in."""
     state_dir = tmp_path / "build-state"
@@ -463,6 +450,7 @@ def run_data_diff(fake, tmp_path: Path, gitlab_url: str) -> subprocess.Completed
         "GITLAB_API_TOKEN": FORGE_TOKEN,
         "CI_API_V4_URL": f"{gitlab_url}/api/v4",
         "CI_PROJECT_ID": "17",
+        **more,
     }
     stand_ins = {
         "uv tool install": "true",
@@ -475,7 +463,7 @@ def run_data_diff(fake, tmp_path: Path, gitlab_url: str) -> subprocess.Completed
 def test_the_change_runs_in_the_branch_deployment_and_one_note_reports_it(fake_dagster_cloud, tmp_path):
     job = resolved_jobs()["data-diff"]
     assert rule_conditions(job) == [MR_RULE]
-    assert needed(job) == {"clone-prod", "initialize"}
+    assert needed(job) == {"deploy:branch:db_ops", "deploy:branch:hn_assets", "initialize"}
     fake_dagster_cloud.plan("__ASSET_JOB", ["STARTED", "SUCCESS"], ["SUCCESS"])
     state = ForgeState()
     state.gitlab[("17", int(MR_IID))] = thread = Thread()
@@ -532,30 +520,30 @@ def launching_jobs() -> dict[str, dict[str, Any]]:
     return {name: job for name, job in resolved_jobs().items() if launching.search(script_text(job))}
 
 
-def test_every_launch_goes_through_the_launch_script_to_production_db_ops():
+def test_every_launch_goes_through_the_launch_script_to_the_branch_deployment():
+    """Nothing in the pipeline launches in production: production's db_ops clones and drops by itself."""
     jobs = launching_jobs()
-    assert set(jobs) == {"clone-prod", "close-branch-deployment", "data-diff"}
+    assert set(jobs) == {"data-diff"}
     for name, job in jobs.items():
         text = script_text(job)
         assert not re.search(r"\bdagster-cloud\s+(?:job|run)\b", text), f"{name}: `job launch` exits 0 on a failed run"
-        joined = text.replace("\\\n", " ")
-        invocations = [line for line in joined.splitlines() if LAUNCH_SCRIPT in line]
+        invocations = [line for line in text.replace("\\\n", " ").splitlines() if LAUNCH_SCRIPT in line]
         assert invocations, name
         for invocation in invocations:
             argv = shlex.split(invocation.split("||")[0])
             assert argv[:2] == ["python3", LAUNCH_SCRIPT]
-            if name == "data-diff":  # the wait for the clone, in the branch deployment
-                assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
-                assert argv[argv.index("--job") + 1] == "wait_for_clone"
-                continue
-            assert argv[argv.index("--deployment") + 1] == "$PRODUCTION_DEPLOYMENT"
-            assert argv[argv.index("--location") + 1] == "db_ops"
+            assert argv[argv.index("--deployment") + 1] == "$BRANCH_DEPLOYMENT"
+            assert (argv[argv.index("--location") + 1], argv[argv.index("--job") + 1]) == (
+                "hn_assets",
+                "wait_for_clone",
+            )
 
 
-def test_no_job_drops_outside_the_stop_job():
-    for name, job in launching_jobs().items():
-        if "drop_prod_clone" in script_text(job):
-            assert job.get("environment", {}).get("action") == "stop", name
+def test_no_job_clones_or_drops():
+    """Production's db_ops does both, from the merge requests' states; a pipeline could only do it with a token
+    that reaches production."""
+    for name, job in resolved_jobs().items():
+        assert not re.search(r"clone_prod|drop_prod_clone", script_text(job)), name
 
 
 def test_launches_finish_before_their_job_times_out():
@@ -574,7 +562,7 @@ def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():
     jobs = resolved_jobs()
     branch_deploys = [jobs[f"deploy:branch:{location}"] for location in ("hn_assets", "db_ops")]
     stop = jobs[branch_deploys[0]["environment"]["on_stop"]]
-    for job in [*branch_deploys, jobs["clone-prod"], jobs["data-diff"], stop]:
+    for job in [*branch_deploys, jobs["data-diff"], stop]:
         assert job.get("resource_group") == "mr-$CI_MERGE_REQUEST_IID"
     for name, job in jobs.items():
         if not any(MR_PIPELINE in condition for condition in rule_conditions(job)):
