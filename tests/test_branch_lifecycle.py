@@ -46,13 +46,28 @@ def account(provisioned_snowflake):
 
 
 @pytest.fixture
-def deploy(use_environment, hn_api_server: RunningHNAPI):
-    """Switch to a deployment: ``deploy("branch", 42)``; every deployment reads the offline HN API."""
+def deploy(use_environment, hn_api_server: RunningHNAPI, code_host):
+    """Switch to a deployment: ``deploy("branch", 42)``; every deployment reads the offline HN API, and production
+    asks the GitHub stand-in ``code_host`` which pull requests are open."""
 
     def switch(environment: str, pull_request_id: int | None = None, **extra: str) -> None:
-        use_environment(environment, pull_request_id, HN_API_BASE_URL=hn_api_server.base_url, **extra)
+        host = code_host.github if environment == "production" else {}
+        use_environment(environment, pull_request_id, HN_API_BASE_URL=hn_api_server.base_url, **host, **extra)
 
     return switch
+
+
+def reconcile() -> list[dg.RunRequest]:
+    """One tick of production's sensor pull_request_clones, whose run requests are launched as the daemon would."""
+    definitions = db_ops_defs()
+    resources = {key: definitions.resources[key] for key in ("code_host", "snowflake")}
+    with dg.build_sensor_context(resources=resources) as context:
+        result = definitions.resolve_sensor_def("pull_request_clones")(context)
+    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+    for request in requests:
+        job = definitions.resolve_job_def(request.job_name)
+        assert job.execute_in_process(run_config=request.run_config, tags=request.tags).success
+    return requests
 
 
 def materialize(count: int) -> dg.ExecuteInProcessResult:
@@ -115,7 +130,7 @@ def materialize_pointed_at(database: str, count: int) -> dg.ExecuteInProcessResu
     )
 
 
-def test_branch_deployment_lifecycle(deploy, account) -> None:
+def test_branch_deployment_lifecycle(deploy, account, code_host) -> None:
     deploy("production")
     materialize(200)
     production = snapshot(account, "PRODUCTION")
@@ -129,7 +144,8 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert owners(account, "LOCAL", DEVELOPER) == {"SYSADMIN", "HN_DEVELOPER"}
 
     deploy("production")
-    launch("clone_prod", pr_id="42")
+    code_host.state.add(42, "4" * 40)  # a pull request opens: production's sensor clones it for its head commit
+    assert [request.job_name for request in reconcile()] == ["clone_prod"]
     frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
     assert owners(account, "PRODUCTION_CLONE_42") == {"HN_BRANCH"}
 
@@ -143,7 +159,7 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert (items_diff["base_rows"], items_diff["head_rows"]) == (len(production["ITEMS"]), len(branch["ITEMS"]))
     assert (items_diff["rows_added"], items_diff["rows_changed"]) == (0, 0)
     assert items_diff["rows_removed"] == len(production["ITEMS"]) - len(branch["ITEMS"])
-    assert (items_diff["clone_pull_request"], items_diff["clone_commit"]) == (42, "")  # launched without a commit
+    assert (items_diff["clone_pull_request"], items_diff["clone_commit"]) == (42, "4" * 40)  # the sensor gave it
     assert items_diff["cloned_at"] <= time.time()
     refused = materialize_pointed_at("PRODUCTION", 10)
     assert not refused.success
@@ -151,10 +167,10 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert as_bytes(snapshot(account, "PRODUCTION")) == production_bytes
 
     deploy("production")
-    launch("clone_prod", pr_id="42")  # a new commit on the pull request: a fresh clone, handed over again
-    launch("clone_prod", pr_id="42")
+    code_host.state.add(42, "5" * 40)  # a new commit on the pull request: a fresh clone, handed over again
+    code_host.state.add(43, "6" * 40)
+    assert [request.run_key for request in reconcile()] == [f"clone-42-{'5' * 40}", f"clone-43-{'6' * 40}"]
     frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
-    launch("clone_prod", pr_id="43")
 
     deploy("branch", 43)
     materialize(20)
@@ -164,11 +180,14 @@ def test_branch_deployment_lifecycle(deploy, account) -> None:
     assert 20 <= len(snapshot(account, "PRODUCTION_CLONE_42")["ITEMS"]) < 40
 
     deploy("production")
-    launch("drop_prod_clone", pr_id="42")
-    launch("drop_prod_clone", pr_id="42")  # a second drop (a retried close event) is harmless
+    code_host.state.add(42, "5" * 40, state="merged")  # merged, whether or not a close event came
+    assert [request.job_name for request in reconcile()] == ["clone_prod", "drop_prod_clone"]  # 43's again: a no-op
+    launch("drop_prod_clone", pr_id="42")  # a second drop is harmless
     assert clones(account) == {"PRODUCTION_CLONE_43"}
 
     account.set_database_created_on("PRODUCTION_CLONE_43", datetime.now(UTC) - timedelta(days=30))
+    assert launch("sweep_stale_clones", max_age_days=14).output_for_node("drop_stale_clones") == [], "43 is open"
+    del code_host.state.pull_requests[43]  # a pull request the host no longer knows: the sweep's
     swept = launch("sweep_stale_clones", max_age_days=14)
     assert swept.output_for_node("drop_stale_clones") == ["PRODUCTION_CLONE_43"]
     assert clones(account) == set()

@@ -53,7 +53,8 @@ def refusal(
         return (
             f"clone_prod runs only in production, not in {environment}: it clones PRODUCTION with the role that owns "
             f"it, which no other environment holds, and hands the clone to the branch role. "
-            f"{_launch_in_production(operation, pull_request_id)} (CI does so on every push to a pull request)."
+            f"{_launch_in_production(operation, pull_request_id)} (its sensor pull_request_clones does so for every "
+            "open pull request)."
         )
     if operation is Operation.DROP:
         if environment is Environment.BRANCH:

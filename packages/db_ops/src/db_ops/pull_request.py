@@ -18,7 +18,7 @@ PULL_REQUEST_VARIABLE = "DAGSTER_CLOUD_PULL_REQUEST_ID"
 class PullRequestConfig(dg.Config):
     """``pr_id`` names the pull request whose clone to create or drop.
 
-    CI launches both jobs in production with ``pr_id`` set. Left empty in a branch deployment, it is that
+    Production's sensor launches both jobs with ``pr_id`` set. Left empty in a branch deployment, it is that
     deployment's own pull request (``DAGSTER_CLOUD_PULL_REQUEST_ID``).
     """
 

@@ -80,7 +80,7 @@ def _gitlab(record: PullRequestRecord) -> dict[str, Any]:
 
 def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             state.requests.append(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
@@ -146,7 +146,7 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler
