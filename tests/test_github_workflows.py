@@ -230,6 +230,26 @@ def test_tokens_reach_only_the_steps_that_use_them():
     assert not any("secrets." in str(value) for value in plan.get("env", {}).values()), "it runs the PR's code"
 
 
+ZIZMOR = Path(sys.executable).with_name("zizmor")
+
+
+def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(ZIZMOR), "--offline", "--persona", "auditor", "--format", "plain", *map(str, paths)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_zizmor_finds_nothing_and_would_find_a_checkout_that_keeps_its_credentials(tmp_path):
+    assert zizmor(WORKFLOWS).returncode == 0
+    leaky = without(DEPLOY_WORKFLOW, tmp_path, "          persist-credentials: false\n", "")
+    completed = zizmor(leaky)
+    assert completed.returncode != 0
+    assert "artipacked" in completed.stdout + completed.stderr
+    suppressed = [
+        line for path in workflow_files() for line in path.read_text().splitlines() if "zizmor: ignore" in line
+    ]
+    assert len(suppressed) <= 2, suppressed
+
+
 def test_every_job_given_a_dagster_token_takes_it_from_an_environment():
     """The Dagster+ tokens are environment secrets: a job without an environment would need a repository secret,
     which every job of every pull request can read."""
@@ -1291,6 +1311,7 @@ CHECKS = [
     ".ci/install-actionlint",
     "uv run ruff check .",
     "uv run ruff format --check .",
+    "uv run zizmor --offline --persona auditor .github/workflows/",
     ".ci/validate-definitions",
     "uv run pytest",
 ]
