@@ -111,10 +111,15 @@ def test_the_branch_role_holds_nothing_on_production_and_production_inherits_it(
 
 @pytest.mark.parametrize("environment", sorted(SERVICE_ACCOUNTS))
 def test_each_service_user_has_its_environments_role_alone(snowflake_emulator, environment: str) -> None:
+    """Production's user also holds the branch role directly: USE SECONDARY ROLES names it in the hand-over, and
+    Snowflake documents only roles granted to the user; HN_PRODUCTION inherits it already, so nothing is gained."""
     provision(snowflake_emulator, ROOT)
     user_name, role, warehouse = SERVICE_ACCOUNTS[environment]
 
     user = snowflake_emulator.access.users[user_name]
 
-    assert (user.roles, user.default_role, user.default_warehouse) == ({role}, role, warehouse)
+    direct = {role, "HN_BRANCH"} if environment == "production" else {role}
+    assert (user.roles, user.default_role, user.default_warehouse) == (direct, role, warehouse)
+    control = snowflake_emulator.access
+    assert control.hierarchy("HN_BRANCH") <= control.hierarchy("HN_PRODUCTION"), "no privilege beyond production's"
     assert user.default_secondary_roles == ()

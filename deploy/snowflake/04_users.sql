@@ -20,3 +20,8 @@ ALTER USER HN_BRANCH_SVC SET
 GRANT ROLE HN_PRODUCTION TO USER HN_PRODUCTION_SVC;
 GRANT ROLE HN_STAGING TO USER HN_STAGING_SVC;
 GRANT ROLE HN_BRANCH TO USER HN_BRANCH_SVC;
+-- The hand-over runs `USE SECONDARY ROLES HN_BRANCH` as production's user. Snowflake's page on USE SECONDARY ROLES
+-- says "each named role must have been granted to the current user", and does not say whether a role reached only
+-- through another (HN_BRANCH through HN_PRODUCTION) counts: granting it to the user directly works either way, and
+-- gives the user nothing HN_PRODUCTION did not already inherit.
+GRANT ROLE HN_BRANCH TO USER HN_PRODUCTION_SVC;
