@@ -81,10 +81,10 @@ def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (
     grant; the base schema stays production's, readable by the branch role.
 
     A database clone keeps the owner of each object inside it, so the cloning role (production's) still owns
-    every schema and table of the clone, and the branch role could not write it. Since Snowflake's BCR 2395
-    (2026_07 bundle), GRANT OWNERSHIP needs the receiving role active in the session (or MANAGE GRANTS, which
-    production does not hold): production inherits the branch role, so it activates it as a secondary role for the
-    hand-over, and deactivates it afterwards. COPY CURRENT GRANTS keeps the grants the clone copied from
+    every schema and table of the clone, and the branch role could not write it. Under Snowflake's BCR 2395
+    (2026_07 bundle, pending), GRANT OWNERSHIP needs the receiving role "activated in the current session" (or
+    MANAGE GRANTS, which production does not hold); whether an inherited role counts is not settled, so production
+    activates the branch role itself as a secondary role for the hand-over, and deactivates it afterwards. COPY CURRENT GRANTS keeps the grants the clone copied from
     PRODUCTION (say, SELECT for an analyst role) instead of failing on them.
     """
     clone = validate_clone_name(clone)
