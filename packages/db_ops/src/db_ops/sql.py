@@ -84,8 +84,9 @@ def handover_statements(clone: str, branch_role: str, schemas: Sequence[str] = (
     every schema and table of the clone, and the branch role could not write it. Under Snowflake's BCR 2395
     (2026_07 bundle, pending), GRANT OWNERSHIP needs the receiving role "activated in the current session" (or
     MANAGE GRANTS, which production does not hold); whether an inherited role counts is not settled, so production
-    activates the branch role itself as a secondary role for the hand-over, and deactivates it afterwards. COPY CURRENT GRANTS keeps the grants the clone copied from
-    PRODUCTION (say, SELECT for an analyst role) instead of failing on them.
+    activates the branch role itself as a secondary role for the hand-over, and deactivates it afterwards. COPY
+    CURRENT GRANTS keeps the grants the clone copied from PRODUCTION (say, SELECT for an analyst role) instead of
+    failing on them.
     """
     clone = validate_clone_name(clone)
     role = validate_identifier(branch_role, "branch role")
