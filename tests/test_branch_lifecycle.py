@@ -57,16 +57,16 @@ def deploy(use_environment, hn_api_server: RunningHNAPI, code_host):
     return switch
 
 
-def reconcile() -> list[dg.RunRequest]:
+def reconcile(instance: dg.DagsterInstance) -> list[dg.RunRequest]:
     """One tick of production's sensor pull_request_clones, whose run requests are launched as the daemon would."""
     definitions = db_ops_defs()
     resources = {key: definitions.resources[key] for key in ("code_host", "snowflake")}
-    with dg.build_sensor_context(resources=resources) as context:
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
         result = definitions.resolve_sensor_def("pull_request_clones")(context)
     requests = result.run_requests if isinstance(result, dg.SensorResult) else []
     for request in requests:
         job = definitions.resolve_job_def(request.job_name)
-        assert job.execute_in_process(run_config=request.run_config, tags=request.tags).success
+        assert job.execute_in_process(run_config=request.run_config, tags=request.tags, instance=instance).success
     return requests
 
 
@@ -131,6 +131,7 @@ def materialize_pointed_at(database: str, count: int) -> dg.ExecuteInProcessResu
 
 
 def test_branch_deployment_lifecycle(deploy, account, code_host) -> None:
+    instance = dg.DagsterInstance.ephemeral()  # production's: where the sensor sees the runs it asked for
     deploy("production")
     materialize(200)
     production = snapshot(account, "PRODUCTION")
@@ -145,7 +146,7 @@ def test_branch_deployment_lifecycle(deploy, account, code_host) -> None:
 
     deploy("production")
     code_host.state.add(42, "4" * 40)  # a pull request opens: production's sensor clones it for its head commit
-    assert [request.job_name for request in reconcile()] == ["clone_prod"]
+    assert [request.job_name for request in reconcile(instance)] == ["clone_prod"]
     frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
     assert owners(account, "PRODUCTION_CLONE_42") == {"HN_BRANCH"}
 
@@ -169,7 +170,7 @@ def test_branch_deployment_lifecycle(deploy, account, code_host) -> None:
     deploy("production")
     code_host.state.add(42, "5" * 40)  # a new commit on the pull request: a fresh clone, handed over again
     code_host.state.add(43, "6" * 40)
-    assert [request.run_key for request in reconcile()] == [f"clone-42-{'5' * 40}", f"clone-43-{'6' * 40}"]
+    assert [request.run_key for request in reconcile(instance)] == [f"clone-42-{'5' * 40}-1", f"clone-43-{'6' * 40}-1"]
     frames_equal(snapshot(account, "PRODUCTION_CLONE_42"), production)
 
     deploy("branch", 43)
@@ -181,7 +182,7 @@ def test_branch_deployment_lifecycle(deploy, account, code_host) -> None:
 
     deploy("production")
     code_host.state.add(42, "5" * 40, state="merged")  # merged, whether or not a close event came
-    assert [request.job_name for request in reconcile()] == ["clone_prod", "drop_prod_clone"]  # 43's again: a no-op
+    assert [request.job_name for request in reconcile(instance)] == ["drop_prod_clone"]  # 43's clone is up to date
     launch("drop_prod_clone", pr_id="42")  # a second drop is harmless
     assert clones(account) == {"PRODUCTION_CLONE_43"}
 

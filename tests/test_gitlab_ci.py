@@ -493,6 +493,21 @@ def test_the_change_runs_in_the_branch_deployment_and_one_note_reports_it(fake_d
     assert "could not be read" in note["body"], "what the report could not read, it says"
 
 
+def test_a_merged_results_pipeline_waits_for_the_merge_request_s_head_not_the_merge_commit(
+    fake_dagster_cloud, tmp_path
+):
+    head = "89abcdef89abcdef89abcdef89abcdef89abcdef"
+    fake_dagster_cloud.plan("__ASSET_JOB", ["SUCCESS"], ["SUCCESS"])
+    state = ForgeState()
+    state.gitlab[("17", int(MR_IID))] = Thread()
+    with forge(state) as url:
+        completed = run_data_diff(fake_dagster_cloud, tmp_path, url, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA=head)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    wait, *runs = fake_dagster_cloud.launches()
+    assert wait["config"] == {"ops": {"clone_for_commit": {"config": {"commit": head}}}}
+    assert {run["tags"]["gitlab/sha"] for run in runs} == {head}
+
+
 def test_a_failed_run_fails_the_data_diff_job_and_is_still_reported(fake_dagster_cloud, tmp_path):
     fake_dagster_cloud.plan("__ASSET_JOB", ["STARTED", "FAILURE"])
     state = ForgeState()
@@ -556,6 +571,15 @@ def test_launches_finish_before_their_job_times_out():
         worst_case = attempts * run_timeout + (attempts - 1) * retry_delay + 5 * 60
         timeout = re.fullmatch(r"(\d+)m", job["timeout"])
         assert worst_case <= int(timeout.group(1)) * 60, name
+
+
+def test_a_new_push_cancels_the_older_merge_request_pipeline_but_never_a_production_deploy():
+    assert config()["workflow"]["auto_cancel"] == {"on_new_commit": "interruptible"}
+    jobs = resolved_jobs()
+    for name in BRANCH_JOBS - {"close-branch-deployment"}:
+        assert jobs[name].get("interruptible") is True, name
+    for name in PRODUCTION_JOBS:
+        assert not jobs[name].get("interruptible"), name
 
 
 def test_merge_request_jobs_on_the_branch_deployment_share_one_resource_group():

@@ -115,6 +115,16 @@ def test_bad_pull_request_ids_are_refused_before_sql(
     assert sql_log == StatementLog()
 
 
+def test_the_clone_records_its_commit_only_once_handed_over(use_environment, sql_log: StatementLog) -> None:
+    """A clone whose hand-over failed must not name a commit: the sensor would take it for ready."""
+    use_environment("production")
+
+    assert run(clone_prod, "7", commit="abcdef0").success
+    insert = next(i for i, sql in enumerate(sql_log.statements) if sql.startswith("INSERT INTO"))
+    last_grant = max(i for i, sql in enumerate(sql_log.statements) if sql.startswith("GRANT OWNERSHIP"))
+    assert insert > last_grant
+
+
 @pytest.mark.parametrize("commit", ["abc", "0123456789abcdefg", "main; DROP DATABASE PRODUCTION", "HEAD"])
 def test_a_commit_that_is_not_a_commit_hash_is_refused_before_sql(
     commit: str, use_environment, sql_log: StatementLog
@@ -135,14 +145,12 @@ def test_production_runs_the_clone_and_its_hand_over(use_environment, sql_log: S
     use_environment("production")
 
     assert run(clone_prod, "7").success
-    assert sql_log.statements[:8] == [
+    assert sql_log.statements[:7] == [
         "CREATE OR REPLACE DATABASE PRODUCTION_CLONE_7 CLONE PRODUCTION",
         "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
         "CREATE OR REPLACE SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS_BASE CLONE PRODUCTION_CLONE_7.HACKER_NEWS",
         "CREATE OR REPLACE TABLE PRODUCTION_CLONE_7.HACKER_NEWS_BASE.CLONE_RECORD "
         "(PULL_REQUEST NUMBER(18, 0), COMMIT_SHA VARCHAR, CLONED_AT TIMESTAMP_TZ)",
-        "INSERT INTO PRODUCTION_CLONE_7.HACKER_NEWS_BASE.CLONE_RECORD (PULL_REQUEST, COMMIT_SHA, CLONED_AT) "
-        "SELECT %s, %s, CURRENT_TIMESTAMP()",
         "SHOW SCHEMAS IN DATABASE PRODUCTION_CLONE_7",
         "USE SECONDARY ROLES HN_BRANCH",
         "GRANT OWNERSHIP ON ALL TABLES IN SCHEMA PRODUCTION_CLONE_7.HACKER_NEWS TO ROLE HN_BRANCH COPY CURRENT GRANTS",

@@ -91,7 +91,19 @@ def test_no_clone_for_the_commit_fails_after_the_timeout_saying_what_there_is(
     message = failure(wait(HEAD, timeout=0.5))
 
     assert message.startswith(f"No clone made for commit {HEAD} after 0.5 s: {said}")
-    assert "clone_prod runs in production once the branch is deployed" in message
+    assert "Production's sensor pull_request_clones clones each open pull request's head commit" in message
+
+
+def test_a_clone_of_a_newer_push_made_during_the_wait_ends_it_at_once(warehouse: Path) -> None:
+    clone(warehouse, HEAD)  # the previous push's clone
+    threading.Timer(2, clone, (warehouse, OLDER)).start()  # the pull request moves on while this run waits
+    started = time.monotonic()
+
+    message = failure(wait(HEAD[:7] + "0" * 33, timeout=60))
+
+    assert time.monotonic() - started < 30, "it did not wait out its timeout"
+    assert f"the clone was made for commit {OLDER} at" in message
+    assert "after this wait began, so the pull request has moved on to that commit" in message
 
 
 def test_the_commit_defaults_to_the_one_dagster_plus_deployed_and_is_validated(warehouse: Path, monkeypatch) -> None:

@@ -61,7 +61,8 @@ def record_statements(clone: str, pull_request_id: int, commit: str | None) -> l
     """Write, in the base schema, which pull request and commit the clone was made for and when (Snowflake's clock).
 
     The branch reads it (the base is readable to it) to tell which push its clone serves and how old the base is,
-    with no access to production's runs. Made before the hand-over, like the base, so it stays production's.
+    with no access to production's runs. The table is made before the hand-over, like the base, so it stays
+    production's; its row is written after it, so a clone whose hand-over failed names no commit and is not ready.
     """
     table = f"{validate_clone_name(clone)}.{BASE_SCHEMA}.{CLONE_RECORD_TABLE}"
     return [

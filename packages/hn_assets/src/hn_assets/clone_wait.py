@@ -11,6 +11,7 @@ deployments to the commit deployed.
 
 import os
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
@@ -56,7 +57,7 @@ def clone_for_commit(
     context: dg.OpExecutionContext, config: CloneWaitConfig, warehouse_query: dg.ResourceParam[WarehouseQuery]
 ) -> None:
     commit = wanted_commit(config)
-    deadline = time.monotonic() + config.timeout_seconds
+    deadline, started = time.monotonic() + config.timeout_seconds, datetime.now(UTC)
     record, error = None, ""
     while True:
         try:
@@ -65,11 +66,17 @@ def clone_for_commit(
             record, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if made_for(record, commit):
             break
+        if record is not None and record.commit and record.cloned_at > started:
+            # Production clones only a pull request's current head: this commit is no longer it.
+            raise dg.Failure(
+                f"No clone will be made for commit {commit}: {describe(record, error)}, after this wait began, so the "
+                "pull request has moved on to that commit. Its own run compares it."
+            )
         if time.monotonic() >= deadline:
             raise dg.Failure(
                 f"No clone made for commit {commit} after {config.timeout_seconds:g} s: {describe(record, error)}. "
-                "clone_prod runs in production once the branch is deployed; see that run, or launch it with this "
-                "pull request's pr_id and the commit as the tag github/sha."
+                "Production's sensor pull_request_clones clones each open pull request's head commit: see its ticks "
+                "and the clone_prod runs in production (re-executing a failed one clones again)."
             )
         context.log.info(f"Waiting for a clone made for {commit[:12]}: {describe(record, error)}")
         time.sleep(min(config.poll_seconds, max(deadline - time.monotonic(), 0)))
