@@ -197,14 +197,16 @@ def test_a_branch_role_cannot_clone_production(production, use_environment) -> N
 def test_sweeper_drops_only_old_clones_and_never_an_open_pull_request_s(production, use_environment, code_host) -> None:
     use_environment("production", **code_host.github)
     code_host.state.add(4, "a" * 40)  # open for weeks, waiting for review
-    for pull_request in ("1", "2", "4"):
+    code_host.state.add(5, "b" * 40)  # open too, but the list of open ones leaves it out
+    code_host.state.left_out_of_lists = {5}
+    for pull_request in ("1", "2", "4", "5"):
         run("clone_prod", {"pr_id": pull_request})
     for name in ("PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS"):
         production.execute(f"CREATE DATABASE {name}", user=PRODUCTION_USER)  # decoys production can see and drop
     now = datetime.now(UTC)
     old, young = now - timedelta(days=30), now - timedelta(days=2)
-    for name in ("PRODUCTION_CLONE_1", "PRODUCTION_CLONE_4", "PRODUCTIONXCLONEX3", "PRODUCTION_CLONE_OLD", "ANALYTICS",
-                 "PRODUCTION"):  # fmt: skip
+    for name in ("PRODUCTION_CLONE_1", "PRODUCTION_CLONE_4", "PRODUCTION_CLONE_5", "PRODUCTIONXCLONEX3",
+                 "PRODUCTION_CLONE_OLD", "ANALYTICS", "PRODUCTION"):  # fmt: skip
         production.set_database_created_on(name, old)
     production.set_database_created_on("PRODUCTION_CLONE_2", young)
     everything = production.databases()
@@ -219,7 +221,7 @@ def test_sweeper_drops_only_old_clones_and_never_an_open_pull_request_s(producti
 
     assert swept.output_for_node("drop_stale_clones") == ["PRODUCTION_CLONE_1"]
     assert production.databases() == everything - {"PRODUCTION_CLONE_1"}
-    assert output_metadata(swept)["kept"] == "PRODUCTION_CLONE_2, PRODUCTION_CLONE_4"
+    assert output_metadata(swept)["kept"] == "PRODUCTION_CLONE_2, PRODUCTION_CLONE_4, PRODUCTION_CLONE_5"
     assert output_metadata(swept)["open_pull_requests"] == "4"
     assert_frame_equal(production.read_table("PRODUCTION.HACKER_NEWS.ITEMS"), PRODUCTION_ROWS)
 

@@ -21,13 +21,14 @@ def private_key() -> str:
 
 
 @pytest.fixture
-def deployment(provisioned_snowflake, use_environment, private_key):
+def deployment(provisioned_snowflake, use_environment, private_key, code_host):
     """``deployment("production")``: that environment's variables, authenticating with a key pair."""
 
     def switch(environment: str, *, password: bool = False) -> None:
         prefix = "BRANCH" if environment == "branch" else "SYSTEM"
         key = {} if password else {f"{prefix}_SNOWFLAKE_PRIVATE_KEY": private_key, f"{prefix}_SNOWFLAKE_PASSWORD": ""}
-        use_environment(environment, 1 if environment == "branch" else None, **key)
+        host = code_host.github if environment == "production" else {}
+        use_environment(environment, 1 if environment == "branch" else None, **key, **host)
 
     return switch
 
@@ -106,3 +107,14 @@ def test_a_password_instead_of_a_key_pair_fails(deployment, capsys):
     assert "FAIL  authenticates with a key pair: HN_PRODUCTION_SVC connected with a password" in out
     assert "ALTER USER HN_PRODUCTION_SVC UNSET PASSWORD;" in out
     assert out.rstrip().endswith("1 failed")
+
+
+def test_a_code_host_that_does_not_know_the_project_fails(deployment, monkeypatch):
+    deployment("production")
+    monkeypatch.setenv("HN_CODE_HOST_PROJECT", "acme/elsewhere")
+
+    passed, detail, fix = results("production")["the code host answers for acme/elsewhere"]
+
+    assert not passed
+    assert "HTTP 404" in detail
+    assert fix.startswith("Check HN_CODE_HOST_PROJECT (owner/name on GitHub, the project id on GitLab)")

@@ -60,6 +60,7 @@ def test_open_pull_requests_get_clones_and_closed_ones_lose_theirs(
     code_host.state.add(2, SHA[2], state="merged")  # merged with no close event: its clone is left behind
     code_host.state.add(5, SHA[5])  # opened, not cloned yet
     code_host.state.add(6, SHA[6], from_fork=True)  # a fork's: no branch deployment, no clone
+    code_host.state.add(8, SHA[8], from_fork=True, fork_deleted=True)  # a deleted fork's: GitHub says repo null
     code_host.state.add(7, SHA[7], state="closed")  # closed, never cloned
     for number in (1, 2, 3):  # 3: a pull request the host does not know
         production.execute(f"CREATE DATABASE PRODUCTION_CLONE_{number} CLONE PRODUCTION", user=PRODUCTION_USER)
@@ -157,14 +158,19 @@ def test_every_page_of_open_pull_requests_is_read(production, use_environment, c
     assert sum("/pulls?state=open" in path for path in code_host.state.requests) == 2
 
 
+@pytest.mark.parametrize("failure", [502, "rate"])
 @pytest.mark.parametrize("host", ["github", "gitlab"])
-def test_server_errors_and_rate_limits_are_waited_out(production, use_environment, code_host, host, instance):
+def test_a_server_error_or_a_short_rate_limit_is_waited_out(
+    production, use_environment, code_host, host, failure, instance
+):
+    """The sensor's client asks twice and waits at most 5 s for a rate limit: a tick must end within Dagster's 60 s,
+    and a host slower than that is asked again on the next tick."""
     use_environment("production", **getattr(code_host, host))
     code_host.state.add(1, SHA[1])
-    code_host.state.fail_next = [502, "rate"]
+    code_host.state.fail_next = [failure]
 
     assert requested(tick(instance)) == [("clone_prod", f"clone-1-{SHA[1]}-1")]
-    assert len(code_host.state.requests) == 3
+    assert len(code_host.state.requests) == 2
 
 
 def test_a_code_host_that_refuses_makes_and_drops_nothing_and_says_why(

@@ -3,12 +3,13 @@
 Production's ``db_ops`` reconciles clones with this answer (``db_ops.reconcile``). Modelled on the documented APIs:
 
 - GitHub (docs.github.com/rest/pulls/pulls): ``GET /repos/{owner}/{repo}/pulls?state=open&per_page=100`` pages by
-  ``Link: <...>; rel="next"``; each pull request has ``number``, ``head.sha`` and ``head.repo.full_name`` (another
-  repository's for a fork, ``null`` once the fork is deleted). ``GET /repos/{owner}/{repo}/pulls/{number}`` has
-  ``state`` ``open`` or ``closed``; 404 for a number the repository does not know (or an issue's). Rate limits
-  (docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api): 403 or 429 with ``x-ratelimit-remaining:
-  0`` and ``x-ratelimit-reset`` (epoch seconds), or with ``retry-after`` (seconds) for secondary limits. A
-  fine-grained token with "Pull requests: read" is enough.
+  ``Link: <...>; rel="next"``; each pull request has ``number``, ``head.sha``, and ``head.repo`` and ``base.repo``
+  (a fork's head repository differs; it is ``null`` once the fork is deleted).
+  ``GET /repos/{owner}/{repo}/pulls/{number}`` has ``state`` ``open`` or ``closed``; 404 for a number the
+  repository does not know (or an issue's). Rate limits (docs.github.com/rest/using-the-rest-api/
+  rate-limits-for-the-rest-api): 403 or 429 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (epoch
+  seconds), or with ``retry-after`` (seconds) for secondary limits. A fine-grained token with "Pull requests:
+  read" is enough.
 - GitLab (docs.gitlab.com/api/merge_requests): ``GET /projects/{id}/merge_requests?state=opened&per_page=100`` pages
   by ``X-Next-Page`` (empty on the last page); each has ``iid``, ``sha`` and ``source_project_id`` (a fork's differs
   from ``project_id``). ``GET /projects/{id}/merge_requests/{iid}`` has ``state`` ``opened``, ``closed``, ``locked``
@@ -27,12 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 import requests
 from pydantic import Field
-
-TIMEOUT_SECONDS = 30
 
 
 class CodeHostError(Exception):
@@ -60,6 +60,7 @@ class CodeHost(dg.ConfigurableResource, ABC):
     api_url: str = Field(default="", description="The API's root; empty for github.com or gitlab.com.")
     attempts: int = Field(default=3, ge=1, description="Tries of a request answered with 5xx or not at all.")
     max_wait_seconds: float = Field(default=60, ge=0, description="The longest wait for a rate limit to reset.")
+    timeout_seconds: float = Field(default=30, gt=0, description="How long one request may take.")
 
     @abstractmethod
     def open_pull_requests(self) -> list[PullRequest]:
@@ -79,7 +80,7 @@ class CodeHost(dg.ConfigurableResource, ABC):
     def _get(self, url: str, not_found_ok: bool = False) -> requests.Response | None:
         for attempt in range(1, self.attempts + 1):
             try:
-                response = requests.get(url, headers=self._headers(), timeout=TIMEOUT_SECONDS)
+                response = requests.get(url, headers=self._headers(), timeout=self.timeout_seconds)
             except requests.RequestException as error:
                 if attempt == self.attempts:
                     raise CodeHostError(f"GET {url}: no answer after {attempt} attempts ({error})") from None
@@ -137,11 +138,12 @@ class GitHubPullRequests(CodeHost):
         pulls = self._pages(
             f"{self._root()}/pulls?state=open&per_page=100", lambda r: r.links.get("next", {}).get("url")
         )
+        # By repository id, not name: a renamed or transferred repository keeps its id (its old name redirects).
         return [
             PullRequest(
                 number=int(pull["number"]),
                 head_sha=pull["head"]["sha"],
-                from_fork=((pull["head"].get("repo") or {}).get("full_name") or "").lower() != self.project.lower(),
+                from_fork=(pull["head"].get("repo") or {}).get("id") != (pull["base"].get("repo") or {}).get("id"),
             )
             for pull in pulls
         ]
@@ -157,7 +159,8 @@ class GitLabMergeRequests(CodeHost):
     """GitLab's merge requests of ``project`` (its id, or its URL-encoded path)."""
 
     def _root(self) -> str:
-        return (self.api_url or "https://gitlab.com/api/v4").rstrip("/") + f"/projects/{self.project}"
+        # An id, or a path such as group/project, which the API wants URL-encoded (group%2Fproject).
+        return (self.api_url or "https://gitlab.com/api/v4").rstrip("/") + f"/projects/{quote(self.project, safe='')}"
 
     def _headers(self) -> dict[str, str]:
         return {"PRIVATE-TOKEN": self.token}
@@ -212,6 +215,17 @@ def code_host_problems(env: Mapping[str, str]) -> list[str]:
 
 
 def build_code_host(env: Mapping[str, str]) -> CodeHost:
-    """The code host of ``env``'s settings (check ``code_host_problems`` first); the token stays an ``EnvVar``."""
+    """The code host of ``env``'s settings (check ``code_host_problems`` first); the token stays an ``EnvVar``.
+
+    Short waits: a sensor's evaluation must end within Dagster's 60 s; a host that is slower is asked again on the
+    next tick.
+    """
     host = HOSTS[env[HOST_VARIABLE].lower()]
-    return host(project=env[PROJECT_VARIABLE], token=dg.EnvVar(TOKEN_VARIABLE), api_url=env.get(API_URL_VARIABLE, ""))
+    return host(
+        project=env[PROJECT_VARIABLE],
+        token=dg.EnvVar(TOKEN_VARIABLE),
+        api_url=env.get(API_URL_VARIABLE, ""),
+        attempts=2,
+        max_wait_seconds=5,
+        timeout_seconds=10,
+    )

@@ -9,6 +9,8 @@ Each check prints PASS or FAIL, and a FAIL prints the SQL an administrator runs 
 - production: its role owns ``PRODUCTION`` and may use the branch role as a secondary role, which the clone's
   hand-over does (``USE SECONDARY ROLES <branch role>``; Snowflake's BCR 2395 requires the receiving role of
   ``GRANT OWNERSHIP`` to be active in the session);
+- production, too: the code host answers for ``HN_CODE_HOST_PROJECT`` with ``HN_CODE_HOST_TOKEN`` (the sensor that
+  clones each open pull request asks it);
 - staging: its role owns ``STAGING``;
 - branch: its role cannot see ``PRODUCTION`` at all (``SHOW DATABASES`` lists only what a role holds a privilege
   on, and ``USE DATABASE`` fails).
@@ -25,6 +27,7 @@ from typing import Any
 
 import dagster as dg
 
+from db_ops.code_host import PROJECT_VARIABLE, CodeHostError, build_code_host, code_host_problems
 from db_ops.resources import BRANCH_ROLE_VARIABLE
 from hn_core.environment import ConfigurationError, Environment, resolve_target
 from hn_core.names import PRODUCTION_DATABASE
@@ -154,6 +157,20 @@ CHECKS: dict[Environment, Sequence[Callable[[Session], Check]]] = {
 }
 
 
+def code_host_answers(settings: Mapping[str, str]) -> Check:
+    name = f"the code host answers for {settings.get(PROJECT_VARIABLE, '?')}"
+    problems = code_host_problems(settings)
+    if problems:
+        return Check(name, False, f"missing: {', '.join(problems)}", "Set them in production (production.env.example).")
+    try:
+        with dg.build_resources({"code_host": build_code_host(settings)}) as resources:
+            pulls = resources.code_host.open_pull_requests()
+    except CodeHostError as error:
+        fix = f"Check {PROJECT_VARIABLE} (owner/name on GitHub, the project id on GitLab) and the token's read access."
+        return Check(name, False, str(error), fix)
+    return Check(name, True, f"{len(pulls)} open pull requests")
+
+
 def run_checks(environment: str, env: Mapping[str, str]) -> list[Check]:
     """Connect as ``environment``'s deployment does and run its checks; a failed connection is the one check."""
     settings = {**env, **ENVIRONMENTS[environment]}
@@ -179,9 +196,12 @@ def run_checks(environment: str, env: Mapping[str, str]) -> list[Check]:
                 key_pair=bool(settings.get(names["private_key"])),
             )
             connected = Check(f"{session.user} connects", True, f"as {session.user} with role {session.role}")
-            return [connected, *(check(session) for check in CHECKS[target.environment])]
+            checks = [connected, *(check(session) for check in CHECKS[target.environment])]
         finally:
             connection_manager.__exit__(None, None, None)
+    if target.environment is Environment.PRODUCTION:
+        checks.append(code_host_answers(settings))
+    return checks
 
 
 def report(checks: Sequence[Check]) -> str:

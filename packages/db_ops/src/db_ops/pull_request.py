@@ -39,8 +39,8 @@ class CloneConfig(PullRequestConfig):
     )
 
 
-#: Run tags CI sets with the pull request's head commit. CI passes the commit as a tag, not as config: a production
-#: ``db_ops`` deployed before ``commit`` existed rejects a config key it does not know, and would fail every clone.
+#: Run tags that may name the commit when ``commit`` is not set: a clone launched by hand with the tags a CI run
+#: carries (the sensor sets ``commit`` itself).
 COMMIT_TAGS = ("github/sha", "gitlab/sha")
 
 

@@ -9,11 +9,12 @@ and digits), so ``PRODUCTION``, ``STAGING`` and anything else a ``LIKE`` pattern
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from db_ops.code_host import CodeHostError
+from db_ops.code_host import CodeHostError, PullRequestState
 from db_ops.placement import Operation, require_placement
 from db_ops.sql import databases_created_on, drop_statement
 from hn_core.environment import resolve_target
@@ -67,6 +68,9 @@ def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> li
         cursor = connection.cursor()
         created_on = databases_created_on(cursor)
         stale = stale_clones(created_on, datetime.now(UTC), timedelta(days=config.max_age_days), open_numbers)
+        # The list can miss an open pull request (pages shift while it is read): each candidate is asked alone.
+        reopened = [name for name in stale if _still_open(context.resources.code_host, name)]
+        stale = [name for name in stale if name not in reopened]
         for name in stale if not config.dry_run else []:
             context.log.info(f"Dropping {name}, created {created_on[name]:%Y-%m-%d %H:%M}")
             cursor.execute(drop_statement(name))
@@ -99,6 +103,15 @@ sweep_stale_clones_daily = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily sweep of stale clones, in production only.",
 )
+
+
+def _still_open(code_host: Any, name: str) -> bool:
+    try:
+        return code_host.state_of(clone_pull_request_id(name)) is PullRequestState.OPEN
+    except CodeHostError as error:
+        raise dg.Failure(
+            f"Nothing swept: the code host could not say whether {name}'s pull request is open ({error})."
+        ) from error
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "code-host-token"
 REPOSITORY, PROJECT_ID, FORK_PROJECT_ID = "acme/platform", 17, 99
+REPOSITORY_JSON = {"id": 17, "full_name": REPOSITORY}
 
 
 @dataclass
@@ -43,16 +44,19 @@ class PullRequestRecord:
     head_sha: str
     state: str = "open"  # open | closed | merged (GitHub says closed for both; GitLab tells them apart) | locked
     from_fork: bool = False
+    fork_deleted: bool = False  # GitHub then answers "head": {"repo": null}
 
 
 @dataclass
 class CodeHostState:
     pull_requests: dict[int, PullRequestRecord] = field(default_factory=dict)
     fail_next: list[int | str] = field(default_factory=list)
+    # Open pull requests a list leaves out, as a page shift does when a pull request closes while pages are read.
+    left_out_of_lists: set[int] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
 
-    def add(self, number: int, head_sha: str, state: str = "open", from_fork: bool = False) -> None:
-        self.pull_requests[number] = PullRequestRecord(number, head_sha, state, from_fork)
+    def add(self, number: int, head_sha: str, state: str = "open", from_fork: bool = False, **more: bool) -> None:
+        self.pull_requests[number] = PullRequestRecord(number, head_sha, state, from_fork, **more)
 
 
 GITHUB_LIST = re.compile(rf"^/repos/{REPOSITORY}/pulls$")
@@ -62,12 +66,13 @@ GITLAB_ONE = re.compile(rf"^/api/v4/projects/{PROJECT_ID}/merge_requests/(\d+)$"
 
 
 def _github(record: PullRequestRecord) -> dict[str, Any]:
-    repository = "someone/platform" if record.from_fork else REPOSITORY
+    head_repository = {"id": 99, "full_name": "someone/platform"} if record.from_fork else REPOSITORY_JSON
     state = "open" if record.state in ("open", "locked") else "closed"
     return {
         "number": record.number,
         "state": state,
-        "head": {"sha": record.head_sha, "repo": {"full_name": repository}},
+        "head": {"sha": record.head_sha, "repo": None if record.fork_deleted else head_repository},
+        "base": {"ref": "main", "repo": REPOSITORY_JSON},
     }
 
 
@@ -103,7 +108,7 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
                 return self._send(401, {"message": "Bad credentials"})
             if GITHUB_LIST.match(path):
                 wanted = query.get("state", "open")
-                records = [_github(r) for r in state.pull_requests.values()]
+                records = [_github(r) for n, r in state.pull_requests.items() if n not in state.left_out_of_lists]
                 records = sorted((r for r in records if wanted == "all" or r["state"] == wanted),
                                  key=lambda r: -r["number"])  # fmt: skip
                 return self._page(path, query, records, default=30, github=True)
@@ -117,7 +122,7 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
                 return self._send(401, {"message": "401 Unauthorized"})
             if GITLAB_LIST.match(path):
                 wanted = query.get("state", "all")
-                records = [_gitlab(r) for r in state.pull_requests.values()]
+                records = [_gitlab(r) for n, r in state.pull_requests.items() if n not in state.left_out_of_lists]
                 records = sorted((r for r in records if wanted == "all" or r["state"] == wanted),
                                  key=lambda r: -r["iid"])  # fmt: skip
                 return self._page(path, query, records, default=20, github=False)
