@@ -18,15 +18,15 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+
+from hn_testing.http_stand_in import JsonHandler, serve
 
 INSTANCE_YAML = """\
 run_coordinator:
@@ -98,46 +98,26 @@ def webservers(**servers: tuple[Path | None, Path, Mapping[str, str], Path]) -> 
             server.stop()
 
 
-class Router(BaseHTTPRequestHandler):
+class Router(JsonHandler):
     deployments: ClassVar[dict[str, str]] = {}
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.read_body()
         if not self.headers.get("Dagster-Cloud-Api-Token"):
-            return self._answer(401, b'{"error": "Unauthorized: no Dagster-Cloud-Api-Token"}')
+            return self.send_bytes(401, b'{"error": "Unauthorized: no Dagster-Cloud-Api-Token"}')
         target = self.deployments.get(self.headers.get("Dagster-Cloud-Deployment", ""))
         if target is None or self.path.rstrip("/") != "/graphql":
-            return self._answer(404, b'{"error": "Deployment not found"}')
+            return self.send_bytes(404, b'{"error": "Deployment not found"}')
         request = urllib.request.Request(
             f"{target}/graphql", data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
-                return self._answer(response.status, response.read())
+                return self.send_bytes(response.status, response.read())
         except urllib.error.HTTPError as error:
-            return self._answer(error.code, error.read())
-
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+            return self.send_bytes(error.code, error.read())
 
 
-@contextmanager
-def organization(deployments: Mapping[str, str]) -> Iterator[str]:
-    """One host for ``deployments`` (name: webserver URL), choosing by header; yields its URL."""
-    handler = type("OrganizationRouter", (Router,), {"deployments": dict(deployments)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def organization(deployments: Mapping[str, str]):
+    """One host for ``deployments`` (name: webserver URL), choosing by header: a context manager yielding its URL."""
+    return serve(type("OrganizationRouter", (Router,), {"deployments": dict(deployments)}))

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from hn_testing.http_stand_in import JsonHandler, serve
 
 TOKEN = "forge-token"
 GITHUB_LIMIT, GITLAB_LIMIT = 65_536, 1_000_000
@@ -68,25 +67,24 @@ GITLAB_ONE = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(
 
 
 def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             self._handle("GET")
 
-        def do_POST(self) -> None:
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             self._handle("POST")
 
-        def do_PATCH(self) -> None:
+        def do_PATCH(self) -> None:  # noqa: N802 (http.server's name)
             self._handle("PATCH")
 
-        def do_PUT(self) -> None:
+        def do_PUT(self) -> None:  # noqa: N802 (http.server's name)
             self._handle("PUT")
 
         def _handle(self, method: str) -> None:
             url = urlsplit(self.path)
             state.requests.append((method, url.path))
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            payload = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            payload = json.loads(self.read_body() or b"{}")
             if url.path.startswith("/api/v4/"):
                 self._gitlab(method, url.path, query, payload)
             else:
@@ -94,7 +92,7 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
 
         def _github(self, method: str, path: str, query: dict[str, str], payload: dict[str, Any]) -> None:
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._send(401, {"message": "Bad credentials", "status": "401"})
+                return self.send_json(401, {"message": "Bad credentials", "status": "401"})
             if (match := GITHUB_LIST.match(path)) and (key := (match[1], int(match[2]))) in state.github:
                 thread = state.github[key]
                 if method == "GET":
@@ -102,11 +100,11 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                     chunk = thread.comments[(page - 1) * per_page : page * per_page]
                     more = page * per_page < len(thread.comments)
                     link = f'<http://{self.headers["Host"]}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
-                    return self._send(200, chunk, {"Link": link} if more else {})
+                    return self.send_json(200, chunk, {"Link": link} if more else {})
                 if method == "POST":
                     if not self._github_body_ok(payload):
                         return None
-                    return self._send(201, state.add(thread, payload["body"], user=GITHUB_BOT))
+                    return self.send_json(201, state.add(thread, payload["body"], user=GITHUB_BOT))
             if (match := GITHUB_ONE.match(path)) and method == "PATCH":
                 for (repository, _), thread in state.github.items():
                     for comment in thread.comments:
@@ -114,23 +112,23 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                             if not self._github_body_ok(payload):
                                 return None
                             comment["body"] = payload["body"]
-                            return self._send(200, comment)
-            return self._send(404, {"message": "Not Found", "status": "404"})
+                            return self.send_json(200, comment)
+            return self.send_json(404, {"message": "Not Found", "status": "404"})
 
         def _github_body_ok(self, payload: dict[str, Any]) -> bool:
             body = payload.get("body")
             if not isinstance(body, str) or len(body) > GITHUB_LIMIT:
                 error = {"resource": "IssueComment", "code": "custom", "field": "body",
                          "message": f"body is too long (maximum is {GITHUB_LIMIT} characters)"}  # fmt: skip
-                self._send(422, {"message": "Validation Failed", "errors": [error], "status": "422"})
+                self.send_json(422, {"message": "Validation Failed", "errors": [error], "status": "422"})
                 return False
             return True
 
         def _gitlab(self, method: str, path: str, query: dict[str, str], payload: dict[str, Any]) -> None:
             if self.headers.get("PRIVATE-TOKEN") != TOKEN:
-                return self._send(401, {"message": "401 Unauthorized"})
+                return self.send_json(401, {"message": "401 Unauthorized"})
             if path == "/api/v4/user" and method == "GET":
-                return self._send(200, GITLAB_BOT)
+                return self.send_json(200, GITLAB_BOT)
             if (match := GITLAB_LIST.match(path)) and (key := (match[1], int(match[2]))) in state.gitlab:
                 thread = state.gitlab[key]
                 if method == "GET":
@@ -138,11 +136,11 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                     newest_first = list(reversed(thread.comments))
                     chunk = newest_first[(page - 1) * per_page : page * per_page]
                     more = page * per_page < len(newest_first)
-                    return self._send(200, chunk, {"X-Next-Page": str(page + 1) if more else ""})
+                    return self.send_json(200, chunk, {"X-Next-Page": str(page + 1) if more else ""})
                 if method == "POST":
                     if not self._gitlab_body_ok(payload):
                         return None
-                    return self._send(201, state.add(thread, payload["body"], author=GITLAB_BOT))
+                    return self.send_json(201, state.add(thread, payload["body"], author=GITLAB_BOT))
             if (match := GITLAB_ONE.match(path)) and method == "PUT":
                 thread = state.gitlab.get((match[1], int(match[2])))
                 for comment in thread.comments if thread else []:
@@ -150,40 +148,19 @@ def handler_for(state: ForgeState) -> type[BaseHTTPRequestHandler]:
                         if not self._gitlab_body_ok(payload):
                             return None
                         comment["body"] = payload["body"]
-                        return self._send(200, comment)
-            return self._send(404, {"message": "404 Not found"})
+                        return self.send_json(200, comment)
+            return self.send_json(404, {"message": "404 Not found"})
 
         def _gitlab_body_ok(self, payload: dict[str, Any]) -> bool:
             body = payload.get("body")
             if not isinstance(body, str) or not body or len(body) > GITLAB_LIMIT:
-                self._send(400, {"message": {"base": ["Note is too long (maximum is 1000000 characters)"]}})
+                self.send_json(400, {"message": {"base": ["Note is too long (maximum is 1000000 characters)"]}})
                 return False
             return True
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
     return Handler
 
 
-@contextmanager
-def forge(state: ForgeState) -> Iterator[str]:
-    """Serve ``state`` on 127.0.0.1; yields the base URL (GitHub's API root; GitLab's is ``<url>/api/v4``)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def forge(state: ForgeState):
+    """Serve ``state``: a context manager yielding the base URL (GitHub's API root; GitLab's is ``<url>/api/v4``)."""
+    return serve(handler_for(state))

@@ -22,16 +22,14 @@ the host's own rate-limit answer). Every request is recorded.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from hn_testing.http_stand_in import JsonHandler, serve
 
 TOKEN = "code-host-token"
 REPOSITORY, PROJECT_ID, FORK_PROJECT_ID = "acme/platform", 17, 99
@@ -84,8 +82,8 @@ def _gitlab(record: PullRequestRecord) -> dict[str, Any]:
 
 
 def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             url = urlsplit(self.path)
             state.requests.append(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
@@ -93,19 +91,19 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
             if state.fail_next:
                 failure = state.fail_next.pop(0)
                 if failure == "rate" and gitlab:
-                    return self._send(429, {"message": "Retry later"}, {"Retry-After": "1"})
+                    return self.send_json(429, {"message": "Retry later"}, {"Retry-After": "1"})
                 if failure == "rate":
                     reset = str(int(time.time()) + 1)
                     headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
-                    return self._send(403, {"message": "API rate limit exceeded"}, headers)
-                return self._send(int(failure), {"message": "Server Error"})
+                    return self.send_json(403, {"message": "API rate limit exceeded"}, headers)
+                return self.send_json(int(failure), {"message": "Server Error"})
             if gitlab:
                 return self._gitlab(url.path, query)
             return self._github(url.path, query)
 
         def _github(self, path: str, query: dict[str, str]) -> None:
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._send(401, {"message": "Bad credentials"})
+                return self.send_json(401, {"message": "Bad credentials"})
             if GITHUB_LIST.match(path):
                 wanted = query.get("state", "open")
                 records = [_github(r) for n, r in state.pull_requests.items() if n not in state.left_out_of_lists]
@@ -114,12 +112,12 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
                 return self._page(path, query, records, default=30, github=True)
             if match := GITHUB_ONE.match(path):
                 record = state.pull_requests.get(int(match[1]))
-                return self._send(200, _github(record)) if record else self._send(404, {"message": "Not Found"})
-            return self._send(404, {"message": "Not Found"})
+                return self.send_json(200, _github(record)) if record else self.send_json(404, {"message": "Not Found"})
+            return self.send_json(404, {"message": "Not Found"})
 
         def _gitlab(self, path: str, query: dict[str, str]) -> None:
             if self.headers.get("PRIVATE-TOKEN") != TOKEN:
-                return self._send(401, {"message": "401 Unauthorized"})
+                return self.send_json(401, {"message": "401 Unauthorized"})
             if GITLAB_LIST.match(path):
                 wanted = query.get("state", "all")
                 records = [_gitlab(r) for n, r in state.pull_requests.items() if n not in state.left_out_of_lists]
@@ -128,8 +126,12 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
                 return self._page(path, query, records, default=20, github=False)
             if match := GITLAB_ONE.match(path):
                 record = state.pull_requests.get(int(match[1]))
-                return self._send(200, _gitlab(record)) if record else self._send(404, {"message": "404 Not found"})
-            return self._send(404, {"message": "404 Not found"})
+                return (
+                    self.send_json(200, _gitlab(record))
+                    if record
+                    else self.send_json(404, {"message": "404 Not found"})
+                )
+            return self.send_json(404, {"message": "404 Not found"})
 
         def _page(self, path: str, query: dict[str, str], records: list, default: int, github: bool) -> None:
             per_page, page = min(int(query.get("per_page", default)), 100), int(query.get("page", 1))
@@ -138,33 +140,12 @@ def handler_for(state: CodeHostState) -> type[BaseHTTPRequestHandler]:
             if github:
                 others = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
                 link = f'<http://{self.headers["Host"]}{path}?{others}&per_page={per_page}&page={page + 1}>; rel="next"'
-                return self._send(200, chunk, {"Link": link} if more else {})
-            return self._send(200, chunk, {"X-Next-Page": str(page + 1) if more else ""})
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+                return self.send_json(200, chunk, {"Link": link} if more else {})
+            return self.send_json(200, chunk, {"X-Next-Page": str(page + 1) if more else ""})
 
     return Handler
 
 
-@contextmanager
-def serve_code_host(state: CodeHostState) -> Iterator[str]:
-    """Serve ``state``; yields the root URL (GitHub's API root; GitLab's is ``<url>/api/v4``)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve_code_host(state: CodeHostState):
+    """Serve ``state``; a context manager yielding the root URL (GitHub's API root; GitLab's is ``<url>/api/v4``)."""
+    return serve(handler_for(state))
