@@ -71,7 +71,7 @@ def test_open_pull_requests_get_clones_and_closed_ones_lose_theirs(
     assert requested(result) == [
         ("clone_prod", f"clone-1-{SHA[1]}-1"),  # its clone holds no record of this commit: made again
         ("clone_prod", f"clone-5-{SHA[5]}-1"),
-        ("drop_prod_clone", f"drop-PRODUCTION_CLONE_2-{created['PRODUCTION_CLONE_2']:%Y%m%dT%H%M%S}"),
+        ("drop_prod_clone", f"drop-PRODUCTION_CLONE_2-{created['PRODUCTION_CLONE_2']:%Y%m%dT%H%M%S}-1"),
     ]
     for request in result.run_requests:
         assert launch(request, instance).success
@@ -124,9 +124,36 @@ def test_a_failed_clone_is_tried_again_then_given_up_until_the_next_push(
 
     assert keys == [f"clone-1-{SHA[1]}-{attempt}" for attempt in (1, 2, 3)]
     assert isinstance(given_up, dg.SkipReason)
-    assert given_up.skip_message == "0 clones up to date; gave up on 1"
+    assert given_up.skip_message == f"0 clones up to date; gave up on clone-1-{SHA[1]}"
     assert retried.run_key == f"clone-1-{SHA[2]}-1"
     assert launch(retried, instance).success
+
+
+def test_a_failed_drop_is_tried_again_until_the_clone_is_gone(
+    production, provisioned_snowflake, use_environment, code_host, instance
+):
+    """Every closed pull request's clone goes: a drop that fails (here another role owns the clone) is asked again on
+    the next tick, not left to the age sweep."""
+    use_environment("production", **code_host.github)
+    code_host.state.add(2, SHA[2], state="closed")
+    production.execute("CREATE DATABASE PRODUCTION_CLONE_2 CLONE PRODUCTION", user=PRODUCTION_USER)
+    production.run_script(  # another role owns it now; production still sees it, and cannot drop it
+        "USE ROLE SECURITYADMIN;\n"
+        "GRANT OWNERSHIP ON DATABASE PRODUCTION_CLONE_2 TO ROLE HN_STAGING COPY CURRENT GRANTS;\n"
+        "GRANT USAGE ON DATABASE PRODUCTION_CLONE_2 TO ROLE HN_PRODUCTION;"
+    )
+
+    (first,) = tick(instance).run_requests
+    assert not launch(first, instance).success
+    production.run_script(
+        "USE ROLE SECURITYADMIN;\nGRANT OWNERSHIP ON DATABASE PRODUCTION_CLONE_2 TO ROLE HN_BRANCH COPY CURRENT GRANTS;"
+    )
+    (second,) = tick(instance).run_requests
+
+    assert (first.run_key[-2:], second.run_key[-2:]) == ("-1", "-2")
+    assert launch(second, instance).success
+    assert "PRODUCTION_CLONE_2" not in production.databases()
+    assert isinstance(tick(instance), dg.SkipReason)
 
 
 def test_nothing_is_asked_for_a_pull_request_whose_clone_or_drop_run_is_in_flight(

@@ -22,6 +22,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,28 +178,24 @@ def run_checks(environment: str, env: Mapping[str, str]) -> list[Check]:
     target = resolve_target(settings)
     names = credential_variables(target)
     snowflake = build_snowflake_resource(target, settings)
-    with dg.build_resources({"snowflake": snowflake}) as resources:
+    with dg.build_resources({"snowflake": snowflake}) as resources, ExitStack() as stack:
         try:
-            connection_manager = resources.snowflake.get_connection()
-            connection = connection_manager.__enter__()
-        except Exception as error:
+            connection = stack.enter_context(resources.snowflake.get_connection())
+        except Exception as error:  # the connector's errors: what Snowflake said
             said = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
             fix = f"Check {names['user']}, the key in {names['private_key']}, and SNOWFLAKE_ACCOUNT."
             return [Check(f"{settings[names['user']]} connects", False, said, fix)]
-        try:
-            session = Session(
-                cursor=connection.cursor(),
-                environment=target.environment,
-                user=settings[names["user"]],
-                role=settings[names["role"]],
-                warehouse=settings[names["warehouse"]],
-                branch_role=settings.get(BRANCH_ROLE_VARIABLE, "HN_BRANCH"),
-                key_pair=bool(settings.get(names["private_key"])),
-            )
-            connected = Check(f"{session.user} connects", True, f"as {session.user} with role {session.role}")
-            checks = [connected, *(check(session) for check in CHECKS[target.environment])]
-        finally:
-            connection_manager.__exit__(None, None, None)
+        session = Session(
+            cursor=connection.cursor(),
+            environment=target.environment,
+            user=settings[names["user"]],
+            role=settings[names["role"]],
+            warehouse=settings[names["warehouse"]],
+            branch_role=settings.get(BRANCH_ROLE_VARIABLE, "HN_BRANCH"),
+            key_pair=bool(settings.get(names["private_key"])),
+        )
+        connected = Check(f"{session.user} connects", True, f"as {session.user} with role {session.role}")
+        checks = [connected, *(check(session) for check in CHECKS[target.environment])]
     if target.environment is Environment.PRODUCTION:
         checks.append(code_host_answers(settings))
     return checks
