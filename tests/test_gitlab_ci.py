@@ -597,7 +597,7 @@ def test_test_job_runs_ci_run():
     """`.ci/run` is the one definition of the checks (see test_github_workflows); the job provides uv and Node.js."""
     job = resolved_jobs()["test"]
     assert job["stage"] == "test"
-    assert re.fullmatch(r"ghcr\.io/astral-sh/uv:[\d.]+-python3\.11-bookworm", job["image"])
+    assert re.fullmatch(r"ghcr\.io/astral-sh/uv:[\d.]+-python3\.11-trixie", job["image"])  # Node.js 20 from apt
     assert job["script"] == ["bash .ci/run"]
     assert "rules" not in job, "every pipeline runs the tests, with or without the Dagster+ token"
     install = "\n".join(job.get("before_script", []))
