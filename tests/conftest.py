@@ -1,15 +1,19 @@
-"""Fixtures shared by the delivery tests: a stand-in `dagster-cloud` executable on PATH (see fake_dagster_cloud.py)."""
+"""Fixtures shared by the delivery tests: a stand-in `dagster-cloud` executable on PATH (see fake_dagster_cloud.py),
+and the GraphQL endpoint of the same stand-in Dagster+ for what scripts ask it directly."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from hn_testing.http_stand_in import JsonHandler, serve
 
 FAKE_CLI_SOURCE = Path(__file__).with_name("fake_dagster_cloud.py")
 ORGANIZATION = "acme"
@@ -21,6 +25,8 @@ class FakeDagsterCloud:
 
     bin_dir: Path
     state_file: Path
+    # The organization's URL (DAGSTER_CLOUD_URL): the GraphQL endpoint below answers at <url>/graphql.
+    url: str = ""
 
     @classmethod
     def install(cls, directory: Path) -> FakeDagsterCloud:
@@ -84,11 +90,47 @@ class FakeDagsterCloud:
         return {
             **self.path_env(),
             "DAGSTER_CLOUD_ORGANIZATION": ORGANIZATION,
+            "DAGSTER_CLOUD_URL": self.url,
             "DAGSTER_CLOUD_API_TOKEN": "placeholder-token",
             **extra,
         }
 
+    def runs_tagged(self, deployment: str, tags: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """``runsOrError``'s answer: the deployment's runs carrying every tag, each at its current status."""
+        return [
+            {"runId": run_id, "status": current_status(run), "creationTime": float(run["created"])}
+            for run_id, run in self.read()["runs"].items()
+            if run["deployment"] == deployment and all(run["tags"].get(t["key"]) == t["value"] for t in tags)
+        ]
+
+
+def current_status(run: dict[str, Any]) -> str:
+    """What the run's last status query answered (failed queries aside); QUEUED before any."""
+    answered = [status for status in run["statuses"][: run["queries"]] if status != "STATUS_ERROR"]
+    return answered[-1] if answered else "QUEUED"
+
+
+def graphql_handler(fake: FakeDagsterCloud) -> type[JsonHandler]:
+    """Dagster+'s GraphQL endpoint for ``runsOrError(filter: {tags})``, the one query scripts send it themselves
+    (the rest goes through the stand-in CLI); the deployment from the header ``Dagster-Cloud-Deployment``."""
+
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server names its handlers so)
+            body = json.loads(self.read_body())
+            if "runsOrError" not in body["query"]:
+                self.send_json(200, {"errors": [{"message": "the stand-in answers runsOrError only"}]})
+                return
+            deployment = self.headers.get("Dagster-Cloud-Deployment", "")
+            tags = (body.get("variables") or {}).get("filter", {}).get("tags") or []
+            results = fake.runs_tagged(deployment, tags)
+            self.send_json(200, {"data": {"runsOrError": {"__typename": "Runs", "results": results}}})
+
+    return Handler
+
 
 @pytest.fixture
-def fake_dagster_cloud(tmp_path: Path) -> FakeDagsterCloud:
-    return FakeDagsterCloud.install(tmp_path / "fake-dagster-cloud")
+def fake_dagster_cloud(tmp_path: Path) -> Iterator[FakeDagsterCloud]:
+    fake = FakeDagsterCloud.install(tmp_path / "fake-dagster-cloud")
+    with serve(graphql_handler(fake)) as url:
+        fake.url = url
+        yield fake

@@ -26,10 +26,17 @@ It answers the commands the CI steps use the way the real CLI does, read in
 `tests/test_launch_run.py` runs this stand-in and the real CLI (against a local Dagster+ GraphQL stand-in) side by
 side and checks that they print the same lines and exit with the same codes.
 
-What it does not model: time (it never sleeps; a run moves one status on per query) and the network. Its state
-(the runs' planned statuses, every call) is a JSON file named by `FAKE_DAGSTER_CLOUD_STATE`, locked while used.
+What it does not model: time (it never sleeps, but where a plan says the call hangs; a run moves one status on per
+query) and the network. Its state (the runs' planned statuses, every call) is a JSON file named by
+`FAKE_DAGSTER_CLOUD_STATE`, locked while used; `tests/conftest.py` serves the same runs over GraphQL (`runsOrError`
+by tags), as Dagster+ would to the script's own lookups.
 The plan of a job is a list with one entry per launch: a list of statuses the run goes through, one per query (the
-last repeats), where "STATUS_ERROR" stands for a failed query; or "LAUNCH_ERROR" for a launch the server refuses.
+last repeats), where "STATUS_ERROR" stands for a failed query; or one of the failed launches:
+- "LAUNCH_ERROR": the server answers a PythonError (a passing failure: nothing is created);
+- "NOT_FOUND": the server answers PipelineNotFoundError (no such job or location: refused for good);
+- "UNAUTHORIZED": the server answers HTTP 401 (the token may not launch there);
+- ["HANG", statuses...]: the run is created, then the call hangs until killed;
+- ["LOST", statuses...]: the run is created, then the answer is lost (a 502 after the CLI's retries).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import fcntl
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 from contextlib import contextmanager
@@ -48,6 +56,10 @@ from typing import Any
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 LAUNCH_ERROR = "LAUNCH_ERROR"
 STATUS_ERROR = "STATUS_ERROR"
+NOT_FOUND = "NOT_FOUND"
+UNAUTHORIZED = "UNAUTHORIZED"
+# A first status that says how the launch call ends after Dagster+ created the run.
+HANG, LOST = "HANG", "LOST"
 
 
 class UsageError(Exception):
@@ -120,6 +132,18 @@ def next_status(data: dict[str, Any], run_id: str, args: argparse.Namespace) -> 
     return status
 
 
+def raise_refusal(plan: str, args: argparse.Namespace) -> None:
+    """How the CLI fails on each refusal: gql.launch_run quotes a LaunchRunResult error; a 401 comes from
+    requests' raise_for_status (graphql_client.py), wrapped in DagsterCloudHTTPError."""
+    if plan == UNAUTHORIZED:
+        raise Exception(f"401 Client Error: Unauthorized for url: {args.url or 'https://dagster.cloud'}/graphql")
+    if plan == NOT_FOUND:
+        error = {"__typename": "PipelineNotFoundError", "message": f"Could not find Pipeline {args.job}"}
+    else:
+        error = {"__typename": "PythonError", "message": "launch refused", "stack": []}
+    raise Exception(f"Unable to launch run: { {'data': {'launchRun': error}} }")
+
+
 def job_launch(argv: list[str]) -> int:
     parser = Parser(prog="dagster-cloud job launch")
     add_cloud_options(parser)
@@ -156,13 +180,19 @@ def job_launch(argv: list[str]) -> int:
         if not args.api_token:
             data["launches"].append({**launch, "run_id": None})
             raise Exception("401 Client Error: Unauthorized")
-        if plan == LAUNCH_ERROR:
+        if plan in (LAUNCH_ERROR, NOT_FOUND, UNAUTHORIZED):
             data["launches"].append({**launch, "run_id": None})
-            refused = {"data": {"launchRun": {"__typename": "PythonError", "message": "launch refused", "stack": []}}}
-            raise Exception(f"Unable to launch run: {refused}")
+            raise_refusal(plan, args)
+        ending = plan[0] if plan and plan[0] in (HANG, LOST) else None
+        statuses = plan[1:] if ending else plan
         run_id = str(uuid.uuid4())
-        data["runs"][run_id] = {**launch, "statuses": plan, "queries": 0}
+        data["runs"][run_id] = {**launch, "statuses": statuses, "queries": 0, "created": len(data["runs"])}
         data["launches"].append({**launch, "run_id": run_id})
+    if ending == HANG:
+        time.sleep(3600)
+    if ending == LOST:
+        # graphql_client.py _retry_loop, after its retries of a 502 (RETRY_STATUS_CODES).
+        raise Exception("Max retries (6) exceeded, too many 502 error responses.")
     if not args.wait:
         print(run_id)
         return 0

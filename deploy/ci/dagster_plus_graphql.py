@@ -1,5 +1,6 @@
-"""The two reads of Dagster+'s GraphQL API the pull request's report needs: a run's check evaluations, and each
-asset's latest materialization in a deployment.
+"""The reads of Dagster+'s GraphQL API that CI needs: a run's check evaluations and each asset's latest
+materialization in a deployment (the pull request's report), and the runs carrying a tag (launch_run.py, to find a
+run whose launch call died).
 
 It reaches the API the way dagster-cloud-cli does (dagster_cloud_cli/core/graphql_client.py
 ``create_cloud_webserver_client`` and core/headers/impl.py ``get_dagster_cloud_api_headers``): a POST of the query
@@ -7,8 +8,8 @@ to ``<url>/graphql`` with the headers ``Dagster-Cloud-Api-Token`` and ``Dagster-
 ``DAGSTER_CLOUD_URL`` or, without it, ``https://<organization>.dagster.cloud/<deployment>`` (gql.py
 ``url_from_config``). The queries use the schema Dagster+ shares with the open-source webserver
 (dagster_graphql/schema: ``logsForRun`` and its ``EventConnection``, ``AssetCheckEvaluationEvent``;
-``assetsOrError``, which reads the event log, so that an asset production no longer defines still answers), which is
-what the tests run them against.
+``assetsOrError``, which reads the event log, so that an asset production no longer defines still answers;
+``runsOrError`` with a ``RunsFilter`` of tags), which is what the tests check them against.
 
 Standard library only, like launch_run.py.
 """
@@ -77,6 +78,18 @@ query HnLatestMaterializations($assetKeys: [AssetKeyInput!], $partitions: [Strin
 """
 
 
+RUNS_TAGGED = """
+query HnRunsTagged($filter: RunsFilter, $limit: Int) {
+  runsOrError(filter: $filter, limit: $limit) {
+    __typename
+    ... on Runs { results { runId status creationTime } }
+    ... on InvalidPipelineRunsFilterError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
 class GraphQLError(Exception):
     """The API could not be reached, refused the query, or answered with errors."""
 
@@ -94,12 +107,15 @@ class CheckEvaluation:
 class DagsterPlus:
     """One deployment's GraphQL endpoint, with the CLI's URL and headers."""
 
-    def __init__(self, deployment: str, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, deployment: str, environ: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS
+    ) -> None:
         environ = dict(os.environ if environ is None else environ)
         url, organization = environ.get("DAGSTER_CLOUD_URL", ""), environ.get("DAGSTER_CLOUD_ORGANIZATION", "")
         base = url.rstrip("/") if url else f"https://{organization}.dagster.cloud/{deployment}"
         self.endpoint = f"{base}/graphql"
         self.deployment = deployment
+        self.timeout = timeout
         self.headers = {
             "Content-Type": "application/json",
             "Dagster-Cloud-Api-Token": environ.get("DAGSTER_CLOUD_API_TOKEN", ""),
@@ -110,11 +126,11 @@ class DagsterPlus:
         body = json.dumps({"query": text, "variables": variables}).encode()
         request = urllib.request.Request(self.endpoint, data=body, headers=self.headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = json.load(response)
         except urllib.error.HTTPError as error:
             raise GraphQLError(f"{self.deployment}: HTTP {error.code} {error.reason} from {self.endpoint}") from None
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+        except (urllib.error.URLError, TimeoutError, OSError, json.JSONDecodeError) as error:
             raise GraphQLError(f"{self.deployment}: no answer from {self.endpoint} ({error})") from None
         if answer.get("errors"):
             messages = "; ".join(str(error.get("message", error)) for error in answer["errors"])
@@ -135,6 +151,15 @@ class DagsterPlus:
             if not data["hasMore"]:
                 return evaluations
             cursor = data["cursor"]
+
+    def runs_tagged(self, key: str, value: str, limit: int) -> list[tuple[str, str]]:
+        """(run id, status) of the newest ``limit`` runs tagged ``key=value``, newest first."""
+        variables = {"filter": {"tags": [{"key": key, "value": value}]}, "limit": limit}
+        answer = self.query(RUNS_TAGGED, variables)["runsOrError"]
+        if answer["__typename"] != "Runs":
+            raise GraphQLError(f"{self.deployment}: no runs: {answer.get('message', answer)}")
+        runs = sorted(answer["results"], key=lambda run: run["creationTime"], reverse=True)
+        return [(run["runId"], run["status"]) for run in runs]
 
     def latest_materializations(self, assets: list[str], partitions: list[str] | None = None) -> dict[str, float]:
         """When each of ``assets`` was last materialized here (seconds since the epoch), in any of ``partitions`` if

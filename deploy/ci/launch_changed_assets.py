@@ -11,6 +11,10 @@ plan's order (unpartitioned assets first), so that a run never reads what a late
 ``runs.json`` gets one entry per planned run, launched or not: the assets, the partition range, the run's id, URL and
 final status, and launch_run's message. The report (data_diff_report.py) reads it.
 
+``LAUNCH_RUN_TIMEOUT_SECONDS`` is the budget of the whole plan, launches and waits (launch_run.py's timing): the CI
+step's timeout is that budget plus one CLI call's worth. Each run carries its own launch key, so a re-run of the CI
+job follows the runs its earlier attempt left going or succeeded instead of launching them again.
+
 Exit status: 0 when every run succeeded (or the change touches no asset), 1 when any did not (a failed run fails the
 pull request's check), 2 on bad input, before anything is launched. After a run that did not succeed the rest are
 not launched: their inputs may be missing.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -95,7 +100,8 @@ def main(argv: list[str]) -> int:
     outcomes: list[Outcome | None] = [None] * len(requests)
     record(args.runs, runs, outcomes)
     for index, request in enumerate(requests):
-        outcomes[index] = launch_run.run_with_retries(request, base_url, timing, attempts=1)
+        scope = launch_run.ci_scope(dict(os.environ))
+        outcomes[index] = launch_run.run_with_retries(request, base_url, timing, attempts=1, scope=scope)
         record(args.runs, runs, outcomes)
         launch_run.report(outcomes[index], step_outputs=False)
         if outcomes[index].code != SUCCEEDED:

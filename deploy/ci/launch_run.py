@@ -27,23 +27,40 @@ prints ``Error: Failed to get status ...``), and decides from the run's final st
     exit 5  the launch failed (dagster-cloud job launch exited non-zero or printed no run id)
     exit 6  the run's status could not be read, several times in a row
 
-Each outcome prints its own message, with the run's URL. With ``--attempts N`` a failed run or a failed launch is
-retried (a fresh run after a delay), never a canceled run (someone stopped it on purpose), a timed out one or one
-whose status is unknown (both may still be running).
+Each outcome prints its own message, with the run's URL. With ``--attempts N`` a failed run or a launch that failed
+for a passing reason (no answer, a 5xx, a server error) is retried (a fresh run after a delay); never a launch
+Dagster+ refused for good (401/403, no such job or location, invalid config or selection: the next one would be
+refused alike), a canceled run (someone stopped it on purpose), a timed out one or one whose status is unknown (both
+may still be running).
 
-Environment: ``DAGSTER_CLOUD_API_TOKEN`` and ``DAGSTER_CLOUD_ORGANIZATION`` (or ``DAGSTER_CLOUD_URL``, the
-organization's URL such as ``https://acme.dagster.cloud``), read by the CLI too; timing, in seconds:
-``LAUNCH_RUN_INTERVAL_SECONDS`` between status queries (default 10), ``LAUNCH_RUN_TIMEOUT_SECONDS`` per run (default
-1800), ``LAUNCH_RUN_RETRY_DELAY_SECONDS`` before a retry (default 60). On GitHub Actions the outcome is also an
+**One run per launch, even when a launch call dies.** Every run is tagged ``hn/ci_launch`` with a key of the request
+and of the CI job that asks (GitHub: repository, workflow run and job; GitLab: project, pipeline and job name; so a
+re-run of the job has the same key, and any other invocation a fresh one). When ``job launch`` fails or is killed
+without printing a run id, the run may exist all the same (the answer was lost, or the CLI hung after Dagster+ created
+it): the script looks the key up (``runsOrError`` with a tag filter, through dagster_plus_graphql.py) and follows the
+run it finds instead of launching a second; if the lookup cannot answer it launches nothing more and exits 6. Before
+its first launch a re-run of a CI job follows its earlier attempt's run if that one is still going or succeeded.
+
+**One time budget.** ``LAUNCH_RUN_TIMEOUT_SECONDS`` covers everything: launch calls, waits and retries, with each
+CLI call cut at what is left (and at ``LAUNCH_RUN_CALL_TIMEOUT_SECONDS``). So a CI step whose ``timeout-minutes`` is
+that budget plus one call's worth never kills the script before it reports.
+
+Environment: ``DAGSTER_CLOUD_API_TOKEN``, and ``DAGSTER_CLOUD_URL`` (the organization's URL, as the CLI reads it:
+``https://acme.dagster.cloud``, in the EU region ``https://acme.eu.dagster.cloud``) or ``DAGSTER_CLOUD_ORGANIZATION``
+(then ``https://<organization>.dagster.cloud``, gql.py ``url_from_config``); timing, in seconds:
+``LAUNCH_RUN_INTERVAL_SECONDS`` between status queries (default 10), ``LAUNCH_RUN_TIMEOUT_SECONDS`` for the whole
+invocation (default 1800), ``LAUNCH_RUN_RETRY_DELAY_SECONDS`` before a retry (default 60),
+``LAUNCH_RUN_CALL_TIMEOUT_SECONDS`` at most per CLI call (default 300). On GitHub Actions the outcome is also an
 annotation, the step outputs ``run_id``, ``run_url`` and ``status``, and a line of the job summary.
 
-Standard library only: it runs in the dagster-cloud-action image (GitLab) and on GitHub's runners, beside the
-``dagster-cloud`` executable of dagster-cloud-cli.
+Standard library only (and its sibling dagster_plus_graphql.py, likewise): it runs in the dagster-cloud-action image
+(GitLab) and on GitHub's runners, beside the ``dagster-cloud`` executable of dagster-cloud-cli.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -51,7 +68,11 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+import urllib.parse
+import uuid
+from dataclasses import dataclass, replace
+
+from dagster_plus_graphql import DagsterPlus, GraphQLError
 
 CLI = "dagster-cloud"
 # DagsterRunStatus (dagster/_core/storage/dagster_run.py); the three terminal ones end the wait.
@@ -62,11 +83,22 @@ RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Status queries that may fail in a row before the run counts as unreadable (the CLI retries each one already).
 STATUS_ERRORS_ALLOWED = 5
-# A CLI call that hangs longer than this is killed (its own HTTP retries take far less).
-CLI_CALL_TIMEOUT_SECONDS = 300
+# A CLI call is never cut shorter than this, however little of the budget is left: its own HTTP retries need it.
+SHORTEST_CALL_SECONDS = 30
+# The tag that names each launch (see the module docstring), and how many of its runs a lookup reads.
+LAUNCH_KEY_TAG = "hn/ci_launch"
+LOOKUP_LIMIT = 20
+# What Dagster+ answers to a launch it will refuse again: HTTP 401/403 (dagster_cloud_cli/core/graphql_client.py
+# retries only 409, 429 and 5xx), and the error types of the LaunchRunResult union other than PythonError
+# (dagster_graphql/schema/runs.py, pipeline_execution_error_types), which the CLI quotes in "Unable to launch run".
+PERMANENT_LAUNCH_ERROR = re.compile(
+    r"\b40[13] Client Error|Error in GraphQL response|'__typename': '(PipelineNotFoundError|InvalidSubsetError|"
+    r"RunConfigValidationInvalid|UnauthorizedError|InvalidStepError|InvalidOutputError|PresetNotFoundError|"
+    r"ConflictingExecutionParamsError|NoModeProvidedError)'"
+)
+ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 SUCCEEDED, FAILED, BAD_INPUT, CANCELED, TIMED_OUT, LAUNCH_FAILED, STATUS_UNKNOWN = 0, 1, 2, 3, 4, 5, 6
-RETRIED_OUTCOMES = (FAILED, LAUNCH_FAILED)
 
 
 class InvalidInputError(Exception):
@@ -88,6 +120,7 @@ class Launch:
     config_json: str
     tags_json: str
     asset_keys: tuple[str, ...] = ()
+    launch_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +128,16 @@ class Timing:
     interval: float
     timeout: float
     retry_delay: float
+    call_timeout: float = 300
+    # time.monotonic() when the budget ends; set once, when the invocation starts.
+    deadline: float = 0.0
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def call_seconds(self) -> float:
+        """How long the next CLI call may take: what is left of the budget, within the call limits."""
+        return min(self.call_timeout, max(self.left(), SHORTEST_CALL_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -104,6 +147,12 @@ class Outcome:
     run_id: str = ""
     url: str = ""
     status: str = ""
+    # A launch Dagster+ refused for good, or a run that may go on: launching again would not help.
+    final: bool = False
+
+    @property
+    def retried(self) -> bool:
+        return self.code in (FAILED, LAUNCH_FAILED) and not self.final
 
 
 def json_object(text: str, option: str, string_values: bool = False) -> str:
@@ -136,70 +185,139 @@ def seconds(name: str, default: float, minimum: float) -> float:
 
 
 def timing_from_environment() -> Timing:
+    """The timing settings, and the budget's deadline counted from now."""
+    timeout = seconds("LAUNCH_RUN_TIMEOUT_SECONDS", 1800, 0)
     return Timing(
         interval=seconds("LAUNCH_RUN_INTERVAL_SECONDS", 10, 0),
-        timeout=seconds("LAUNCH_RUN_TIMEOUT_SECONDS", 1800, 0),
+        timeout=timeout,
         retry_delay=seconds("LAUNCH_RUN_RETRY_DELAY_SECONDS", 60, 0),
+        call_timeout=seconds("LAUNCH_RUN_CALL_TIMEOUT_SECONDS", 300, 1),
+        deadline=time.monotonic() + timeout,
     )
 
 
 def organization_url() -> str:
-    """The organization's URL, as the CLI derives it: DAGSTER_CLOUD_URL, else from DAGSTER_CLOUD_ORGANIZATION."""
+    """The organization's URL, as the CLI derives it: DAGSTER_CLOUD_URL, else from DAGSTER_CLOUD_ORGANIZATION; either
+    checked, so that an unset or mistyped setting stops here rather than as a DNS error of ``https://.dagster.cloud``."""
     missing = []
     if not os.environ.get("DAGSTER_CLOUD_API_TOKEN"):
         missing.append("DAGSTER_CLOUD_API_TOKEN")
-    url, organization = os.environ.get("DAGSTER_CLOUD_URL", ""), os.environ.get("DAGSTER_CLOUD_ORGANIZATION", "")
+    url = os.environ.get("DAGSTER_CLOUD_URL", "").strip()
+    organization = os.environ.get("DAGSTER_CLOUD_ORGANIZATION", "").strip()
     if not url and not organization:
-        missing.append("DAGSTER_CLOUD_ORGANIZATION (or DAGSTER_CLOUD_URL)")
+        missing.append("DAGSTER_CLOUD_URL (or DAGSTER_CLOUD_ORGANIZATION)")
     if missing:
         raise InvalidInputError(f"missing environment variables: {', '.join(missing)}")
-    return url.rstrip("/") if url else f"https://{organization}.dagster.cloud"
+    if not url:
+        if not ORGANIZATION_NAME.match(organization):
+            raise InvalidInputError(
+                f"DAGSTER_CLOUD_ORGANIZATION must be the organization's name, as in https://<name>.dagster.cloud, got "
+                f"{organization!r}"
+            )
+        return f"https://{organization}.dagster.cloud"
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("https", "http") or not host or host.startswith(".") or parsed.path.strip("/"):
+        raise InvalidInputError(
+            f"DAGSTER_CLOUD_URL must be the organization's URL, without a deployment: https://<organization>"
+            f".dagster.cloud (EU region: https://<organization>.eu.dagster.cloud), got {url!r}"
+        )
+    return url.rstrip("/")
+
+
+def ci_scope(environ: dict[str, str]) -> tuple[str, ...]:
+    """Who asks, the same across re-runs of one CI job: GitHub's workflow run and job (GITHUB_RUN_ID stays the same
+    when a run is re-run, GITHUB_RUN_ATTEMPT counts up), GitLab's pipeline and job name (a retried job gets a new
+    CI_JOB_ID, not a new pipeline); elsewhere nothing, and every invocation is its own."""
+    if environ.get("GITHUB_RUN_ID"):
+        names = ("GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_JOB")
+        return ("github", *(environ.get(name, "") for name in names))
+    if environ.get("CI_PIPELINE_ID"):
+        return ("gitlab", *(environ.get(name, "") for name in ("CI_PROJECT_ID", "CI_PIPELINE_ID", "CI_JOB_NAME")))
+    return ()
+
+
+def with_launch_key(request: Launch, scope: tuple[str, ...]) -> Launch:
+    """``request`` with its key: a digest of the CI scope and of everything the launch asks for (so that the runs of
+    a matrix, or of one plan, have keys of their own), or a fresh one outside CI."""
+    parts = [*scope, request.deployment, request.location, request.repository, request.job, request.config_json,
+             request.tags_json, *request.asset_keys] if scope else [str(uuid.uuid4())]  # fmt: skip
+    return replace(request, launch_key=hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32])
 
 
 def run_url(base: str, deployment: str, run_id: str) -> str:
     return f"{base}/{deployment}/runs/{run_id}"
 
 
-def call_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=CLI_CALL_TIMEOUT_SECONDS, check=False)
+def call_cli(timing: Timing, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timing.call_seconds(), check=False)
 
 
 def lines_of(*texts: str) -> list[str]:
     return [line for text in texts for line in ANSI.sub("", text or "").splitlines() if line.strip()]
 
 
-def launch(request: Launch) -> tuple[str, str]:
-    """(run id, "") once launched, or ("", why not)."""
+def tags_with_key(request: Launch) -> str:
+    tags = json.loads(request.tags_json)
+    return json.dumps({**tags, LAUNCH_KEY_TAG: request.launch_key} if request.launch_key else tags)
+
+
+def launch(request: Launch, timing: Timing) -> tuple[str, str, bool]:
+    """(run id, "", False) once launched, or ("", why not, whether Dagster+ refused it for good)."""
     try:
         completed = call_cli(
+            timing,
             "job", "launch",
             "--deployment", request.deployment,
             "--location", request.location,
             "--repository", request.repository,
             "--job", request.job,
             "--config-json", request.config_json,
-            "--tags", request.tags_json,
+            "--tags", tags_with_key(request),
             *(argument for key in request.asset_keys for argument in ("--asset-key", key)),
         )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return "", f"dagster-cloud job launch did not answer within {CLI_CALL_TIMEOUT_SECONDS} s"
+    except subprocess.TimeoutExpired as timeout:
+        return "", f"dagster-cloud job launch did not answer within {timeout.timeout:g} s and was stopped", False
     output = lines_of(completed.stdout, completed.stderr)
     stdout = lines_of(completed.stdout)
     # Without --wait the CLI prints the run id alone, as its last line (commands/job/__init__.py: ui.print(run_id)).
     if completed.returncode == 0 and stdout and RUN_ID.match(stdout[-1].strip()):
-        return stdout[-1].strip(), ""
+        return stdout[-1].strip(), "", False
     tail = "\n".join(output[-20:]) or "(no output)"
     if completed.returncode == 0:
-        return "", f"dagster-cloud job launch printed no run id:\n{tail}"
-    return "", f"dagster-cloud job launch exited {completed.returncode}:\n{tail}"
+        return "", f"dagster-cloud job launch printed no run id:\n{tail}", False
+    refused = PERMANENT_LAUNCH_ERROR.search(tail) is not None
+    return "", f"dagster-cloud job launch exited {completed.returncode}:\n{tail}", refused
 
 
-def query_status(deployment: str, run_id: str) -> tuple[str, str]:
+def refusal_hint(request: Launch, error: str) -> str:
+    """What to do about a launch Dagster+ refused for good."""
+    if "PipelineNotFoundError" in error:
+        return (
+            f"{request.deployment} has no job {request.job} in code location {request.location}: deploy that location "
+            f"there first (production's locations come from a deploy of the default branch, a branch deployment's "
+            f"from its own deploy job), and check --location, --repository and --job"
+        )
+    if re.search(r"\b40[13] Client Error|UnauthorizedError", error):
+        return (
+            f"the token DAGSTER_CLOUD_API_TOKEN may not launch runs in {request.deployment}: give its user or team a "
+            "Launcher (or higher) role there, or use the token of that deployment's CI environment"
+        )
+    return "Dagster+ refused the launch itself; a second launch would be refused alike"
+
+
+def runs_launched_as(request: Launch, timing: Timing) -> list[tuple[str, str]]:
+    """(run id, status) of the runs tagged with ``request``'s launch key, newest first. Raises GraphQLError."""
+    client = DagsterPlus(request.deployment, timeout=timing.call_seconds())
+    return client.runs_tagged(LAUNCH_KEY_TAG, request.launch_key, limit=LOOKUP_LIMIT)
+
+
+def query_status(deployment: str, run_id: str, timing: Timing) -> tuple[str, str]:
     """(status, "") or ("", the CLI's answer): `run status` prints an error and exits 0 when the query fails."""
     try:
-        completed = call_cli("run", "status", "--deployment", deployment, run_id)
-    except subprocess.TimeoutExpired:
-        return "", f"dagster-cloud run status did not answer within {CLI_CALL_TIMEOUT_SECONDS} s"
+        completed = call_cli(timing, "run", "status", "--deployment", deployment, run_id)
+    except subprocess.TimeoutExpired as timeout:
+        return "", f"dagster-cloud run status did not answer within {timeout.timeout:g} s"
     stdout = lines_of(completed.stdout)
     answer = stdout[-1].strip() if stdout else ""
     if completed.returncode == 0 and answer in TERMINAL_STATUSES + RUNNING_STATUSES:
@@ -226,10 +344,9 @@ def final_outcome(request: Launch, run_id: str, url: str, status: str) -> Outcom
 
 
 def wait_for(request: Launch, run_id: str, url: str, timing: Timing) -> Outcome:
-    deadline = time.monotonic() + timing.timeout
     last_status, errors_in_a_row = "", 0
     while True:
-        status, error = query_status(request.deployment, run_id)
+        status, error = query_status(request.deployment, run_id, timing)
         if error:
             errors_in_a_row += 1
             say(f"Run {run_id}: status query failed ({errors_in_a_row} in a row): {error}")
@@ -239,7 +356,7 @@ def wait_for(request: Launch, run_id: str, url: str, timing: Timing) -> Outcome:
                     f"{errors_in_a_row} queries in a row failed, the last with: {error}. The run may still be going: "
                     f"{url}"
                 )
-                return Outcome(STATUS_UNKNOWN, message, run_id, url, last_status)
+                return Outcome(STATUS_UNKNOWN, message, run_id, url, last_status, final=True)
         else:
             errors_in_a_row = 0
             if status != last_status:
@@ -248,37 +365,79 @@ def wait_for(request: Launch, run_id: str, url: str, timing: Timing) -> Outcome:
             outcome = final_outcome(request, run_id, url, status)
             if outcome is not None:
                 return outcome
-        remaining = deadline - time.monotonic()
+        remaining = timing.left()
         if remaining <= 0:
             message = (
-                f"{request.job} run {run_id} in {request.deployment} did not finish within {timing.timeout:g} s: it "
-                f"is still {last_status or 'of unknown status'} and goes on in Dagster+ unless stopped there: {url}"
+                f"{request.job} run {run_id} in {request.deployment} did not finish within the {timing.timeout:g} s "
+                f"budget: it is still {last_status or 'of unknown status'} and goes on in Dagster+ unless stopped "
+                f"there: {url}"
             )
-            return Outcome(TIMED_OUT, message, run_id, url, last_status)
+            return Outcome(TIMED_OUT, message, run_id, url, last_status, final=True)
         time.sleep(min(timing.interval, remaining))
 
 
-def attempt(request: Launch, base_url: str, timing: Timing) -> Outcome:
-    say(
-        f"Launching {request.job} in {request.deployment} "
-        f"(location {request.location}, repository {request.repository})"
-    )
-    run_id, error = launch(request)
-    if error:
-        return Outcome(
-            LAUNCH_FAILED,
-            f"could not launch {request.job} in {request.deployment} (location {request.location}, repository "
-            f"{request.repository}): {error}",
+def follow(request: Launch, run_id: str, base_url: str, timing: Timing, seen: set[str]) -> Outcome:
+    seen.add(run_id)
+    return wait_for(request, run_id, run_url(base_url, request.deployment, run_id), timing)
+
+
+def adopt_earlier_attempt(request: Launch, base_url: str, timing: Timing, seen: set[str]) -> Outcome | None:
+    """A re-run of the CI job follows the run its earlier attempt launched while that run goes on or succeeded;
+    after one that failed or was canceled it launches afresh (what a re-run is for)."""
+    try:
+        runs = runs_launched_as(request, timing)
+    except GraphQLError as error:
+        say(f"Could not look for a run launched earlier under {LAUNCH_KEY_TAG}={request.launch_key}: {error}")
+        return None
+    seen.update(run_id for run_id, _ in runs)
+    for run_id, status in runs:
+        if status not in ("FAILURE", "CANCELED"):
+            say(f"Following run {run_id} ({status}), launched for this job before: {base_url}")
+            return follow(request, run_id, base_url, timing, seen)
+    return None
+
+
+def attempt(request: Launch, base_url: str, timing: Timing, seen: set[str]) -> Outcome:
+    where = f"{request.job} in {request.deployment} (location {request.location}, repository {request.repository})"
+    say(f"Launching {where}")
+    run_id, error, refused = launch(request, timing)
+    if not error:
+        say(f"Run {run_id} launched: {run_url(base_url, request.deployment, run_id)}")
+        return follow(request, run_id, base_url, timing, seen)
+    if refused:
+        return Outcome(LAUNCH_FAILED, f"could not launch {where}: {refusal_hint(request, error)}. {error}", final=True)
+    # The launch may have created a run all the same: follow it rather than launch a second.
+    try:
+        created = [run for run in runs_launched_as(request, timing) if run[0] not in seen]
+    except GraphQLError as lookup_error:
+        message = (
+            f"could not tell whether the launch of {where} created a run, so nothing more is launched: {error}\n"
+            f"Looking for runs tagged {LAUNCH_KEY_TAG}={request.launch_key} failed: {lookup_error}"
         )
-    url = run_url(base_url, request.deployment, run_id)
-    say(f"Run {run_id} launched: {url}")
-    return wait_for(request, run_id, url, timing)
+        return Outcome(STATUS_UNKNOWN, message, final=True)
+    if created:
+        run_id = created[0][0]
+        say(f"The launch call failed, yet it created run {run_id}: following it instead of launching again. {error}")
+        return follow(request, run_id, base_url, timing, seen)
+    return Outcome(LAUNCH_FAILED, f"could not launch {where}: {error}")
 
 
-def run_with_retries(request: Launch, base_url: str, timing: Timing, attempts: int) -> Outcome:
+def run_with_retries(
+    request: Launch, base_url: str, timing: Timing, attempts: int, scope: tuple[str, ...] = ()
+) -> Outcome:
+    """Launch and wait, retrying what may pass, within ``timing``'s one budget."""
+    request = with_launch_key(request, scope)
+    seen: set[str] = set()
+    if scope:
+        adopted = adopt_earlier_attempt(request, base_url, timing, seen)
+        if adopted is not None:
+            return adopted
     for number in range(1, attempts + 1):
-        outcome = attempt(request, base_url, timing)
-        if outcome.code not in RETRIED_OUTCOMES or number == attempts:
+        outcome = attempt(request, base_url, timing, seen)
+        if not outcome.retried or number == attempts:
+            return outcome
+        if timing.left() <= timing.retry_delay:
+            say(f"Attempt {number} of {attempts} failed and no budget is left for another")
             return outcome
         report(outcome, final=False)
         say(f"Attempt {number} of {attempts} failed; retrying in {timing.retry_delay:g} s")
@@ -369,7 +528,7 @@ def main(argv: list[str]) -> int:
     except InvalidInputError as error:
         outcome = Outcome(BAD_INPUT, f"nothing launched: {error}")
     else:
-        outcome = run_with_retries(request, base_url, timing, attempts)
+        outcome = run_with_retries(request, base_url, timing, attempts, ci_scope(dict(os.environ)))
     report(outcome)
     return outcome.code
 

@@ -92,6 +92,8 @@ def test_no_clone_for_the_commit_fails_after_the_timeout_saying_what_there_is(
 
     assert message.startswith(f"No clone made for commit {HEAD} after 0.5 s: {said}")
     assert "Production's sensor pull_request_clones clones each open pull request's head commit" in message
+    first_deploy = "production may not run db_ops: deploy the default branch first"
+    assert (first_deploy in message) == (made == "no clone"), "only where there is no clone at all"
 
 
 def test_a_clone_of_a_newer_push_made_during_the_wait_ends_it_at_once(warehouse: Path) -> None:

@@ -21,6 +21,11 @@ from hn_core.names import InvalidNameError, parse_commit_sha
 from hn_core.warehouse_query import WarehouseQuery
 
 GIT_SHA_VARIABLE = "DAGSTER_CLOUD_GIT_SHA"
+# Where no clone exists at all, the likeliest cause in a new organization: production does not run db_ops yet.
+NEVER_CLONED = (
+    " If no pull request has had a clone yet, production may not run db_ops: deploy the default branch first (its "
+    "deploy job puts db_ops in production), then turn on the sensor pull_request_clones there (docs/setup.md)."
+)
 
 
 class CloneWaitConfig(dg.Config):
@@ -77,6 +82,7 @@ def clone_for_commit(
                 f"No clone made for commit {commit} after {config.timeout_seconds:g} s: {describe(record, error)}. "
                 "Production's sensor pull_request_clones clones each open pull request's head commit: see its ticks "
                 "and the clone_prod runs in production (re-executing a failed one clones again)."
+                + (NEVER_CLONED if record is None else "")
             )
         context.log.info(f"Waiting for a clone made for {commit[:12]}: {describe(record, error)}")
         time.sleep(min(config.poll_seconds, max(deadline - time.monotonic(), 0)))
