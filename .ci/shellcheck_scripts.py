@@ -43,9 +43,10 @@ uv.lock), and extends the same check to the GitLab pipeline and to the repositor
    `image`, `before_script`, `after_script`) for the keywords a job does not set unless `inherit: default` says
    otherwise, and `!reference [job, key, ...]` tags, with nested script lists flattened. Hidden jobs (`.name`)
    are templates: they are checked through the jobs that extend them. A file with `include:` is refused rather
-   than checked in part. The runner runs `before_script` and `script` in one shell and `after_script` in another,
-   so they are checked as two scripts, each prefixed as GitLab's generated script sets it (`set -o pipefail` where
-   the shell has it, then `set -o errexit`: gitlab-runner `shells/bash.go`, `BashWriter.Finish`).
+   than checked in part. The runner runs `before_script` and `script` in one shell and `after_script` in another
+   (https://docs.gitlab.com/ci/yaml/#after_script), so they are checked as two scripts, each prefixed as GitLab's
+   generated script sets it (`set -o pipefail` where the shell has it, then `set -o errexit`: gitlab-runner
+   `shells/bash.go`, `BashWriter.Finish`).
    Which shell: the Docker executor starts the job's image with a detection script that execs the first of
    /usr/local/bin/bash, /usr/bin/bash, /bin/bash, then the same for sh (gitlab-runner `shells/bash.go`,
    `BashDetectShellScript`, https://gitlab.com/gitlab-org/gitlab-runner/-/blob/main/shells/bash.go; and
