@@ -230,6 +230,41 @@ def test_secondary_roles_authorize_everything_but_create(account) -> None:
     refused(account, "READER_USER", "USE SECONDARY ROLES OWNER", "Requested role 'OWNER' is not assigned")
 
 
+def test_a_rename_needs_create_table_on_the_schema_from_any_active_role(account) -> None:
+    """alter-table: renaming needs OWNERSHIP of the table and CREATE TABLE on the schema, even within one schema.
+
+    ALTER is not CREATE <object>, so a secondary role may hold either privilege (security-access-control-overview).
+    """
+    account.run_script(f"USE ROLE SECURITYADMIN; GRANT OWNERSHIP ON TABLE {ITEMS} TO ROLE READER COPY CURRENT GRANTS;")
+    rename = f"ALTER TABLE {ITEMS} RENAME TO PRODUCTION.HACKER_NEWS.STORIES"
+
+    refused(account, "READER_USER", rename, "Insufficient privileges to operate on schema 'HACKER_NEWS'")
+    as_user(account, "TWO_ROLES_USER", "USE SECONDARY ROLES OWNER", rename)
+    assert account.access.owner(Securable("TABLE", "PRODUCTION.HACKER_NEWS.STORIES")) == "READER"
+
+
+def test_a_create_statement_takes_every_privilege_from_the_primary_role(account) -> None:
+    """A CTAS whose source only a secondary role may read is refused: CREATE is the primary role's alone."""
+    as_user(
+        account,
+        "OWNER_USER",
+        "CREATE SCHEMA PRODUCTION.SCRATCH",
+        "GRANT USAGE, CREATE TABLE ON SCHEMA PRODUCTION.SCRATCH TO ROLE READER",
+        "CREATE TABLE PRODUCTION.HACKER_NEWS.SECRET (ID INTEGER)",
+    )
+    secret = "PRODUCTION.HACKER_NEWS.SECRET"
+
+    assert as_user(account, "TWO_ROLES_USER", "USE SECONDARY ROLES OWNER", f"SELECT count(*) FROM {secret}") == [(0,)]
+    refused(
+        account,
+        "TWO_ROLES_USER",
+        f"CREATE TABLE PRODUCTION.SCRATCH.COPIED AS SELECT * FROM {secret}",
+        f"Object '{secret}' does not exist or not authorized",
+        "USE SECONDARY ROLES OWNER",
+    )
+    as_user(account, "TWO_ROLES_USER", "CREATE TABLE PRODUCTION.SCRATCH.MINE AS SELECT * FROM " + ITEMS)
+
+
 def test_queries_need_a_warehouse_the_role_may_use(account) -> None:
     refused(account, "NO_WAREHOUSE_USER", f"SELECT * FROM {ITEMS}", "No active warehouse selected in the current")
     as_user(account, "NO_WAREHOUSE_USER", "CREATE TABLE PRODUCTION.HACKER_NEWS.EMPTY (ID INTEGER)")  # DDL runs without
@@ -256,6 +291,28 @@ def test_show_lists_only_what_the_role_may_see(account) -> None:
     assert sorted(row[1] for row in owner_sees) == ["ITEMS", "SECRET"]
     refused(account, "OUTSIDER_USER", "SHOW SCHEMAS IN DATABASE PRODUCTION", "Database 'PRODUCTION' does not exist")
     assert [row[5] for row in as_user(account, "READER_USER", "SHOW DATABASES")] == ["OWNER"]
+
+
+def test_manage_grants_sees_every_database_and_schema(account) -> None:
+    """show-databases: "The MANAGE GRANTS access privilege implicitly allows its holder to see every object"."""
+    account.run_script("USE ROLE SECURITYADMIN; GRANT MANAGE GRANTS ON ACCOUNT TO ROLE OUTSIDER;")
+
+    assert [row[1] for row in as_user(account, "OUTSIDER_USER", "SHOW DATABASES")] == ["PRODUCTION"]
+    shown = as_user(account, "OUTSIDER_USER", "SHOW SCHEMAS IN DATABASE PRODUCTION")
+    assert "HACKER_NEWS" in [row[1] for row in shown]
+
+
+def test_show_databases_and_the_information_schema_report_each_owner(account) -> None:
+    as_user(account, "CLONER_USER", "CREATE DATABASE ANALYTICS")
+
+    shown = as_user(account, "CLONER_USER", "SHOW DATABASES")
+    listed = as_user(
+        account,
+        "CLONER_USER",
+        "SELECT DATABASE_NAME, DATABASE_OWNER FROM ANALYTICS.INFORMATION_SCHEMA.DATABASES ORDER BY DATABASE_NAME",
+    )
+    assert {row[1]: row[5] for row in shown} == {"ANALYTICS": "CLONER", "PRODUCTION": "OWNER"}
+    assert listed == [("ANALYTICS", "CLONER"), ("PRODUCTION", "OWNER")]
 
 
 def test_write_pandas_needs_insert_on_the_table(account) -> None:

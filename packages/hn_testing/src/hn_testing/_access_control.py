@@ -9,13 +9,16 @@ What is modelled, and where it was read:
   holds ``MANAGE GRANTS``. One user, ``ADMIN``, holds ``ACCOUNTADMIN``, as the first user of a new account does.
 - **Sessions** (https://docs.snowflake.com/en/sql-reference/sql/use-role, .../use-secondary-roles): a session has
   one primary role (the ``role`` connection argument, else the user's ``DEFAULT_ROLE``, else ``PUBLIC``) and
-  optional secondary roles (the user's ``DEFAULT_SECONDARY_ROLES``, ``USE SECONDARY ROLES``). ``CREATE <object>``
-  is authorized by the primary role's hierarchy alone and the new object belongs to the primary role; every other
-  statement by the hierarchies of all active roles. ``USE ROLE`` and ``USE SECONDARY ROLES`` accept only roles
-  granted to the user (directly or through the hierarchy).
+  optional secondary roles (the user's ``DEFAULT_SECONDARY_ROLES``, ``USE SECONDARY ROLES``). A ``CREATE <object>``
+  statement takes every privilege it needs (the CREATE privilege, USAGE on containers, SELECT on what it reads or
+  clones, OWNERSHIP of what it replaces) from the primary role's hierarchy alone, and the new object belongs to the
+  primary role; every other statement, ``ALTER`` included, is authorized by the hierarchies of all active roles
+  (.../user-guide/security-access-control-overview, "Authorization through primary role and secondary roles").
+  ``USE ROLE`` and ``USE SECONDARY ROLES`` accept only roles granted to the user (directly or through the hierarchy).
 - **Ownership and privileges** on the account, warehouses, databases, schemas, tables and views
   (https://docs.snowflake.com/en/user-guide/security-access-control-privileges): OWNERSHIP implies every
-  privilege; objects inside a database or schema can be reached only with USAGE (or ownership) on both.
+  privilege; objects inside a database or schema can be reached only with USAGE (or ownership) on both. Account-level
+  MANAGE GRANTS lets its holder see every object in SHOW output (.../sql-reference/sql/show-databases, usage notes).
 - **Clones** (https://docs.snowflake.com/en/user-guide/object-clone, "Access control privileges for cloned
   objects"): a cloned database belongs to the cloning session's primary role and does not inherit the grants of
   its source, while every schema, table and view inside keeps the grants of its source, OWNERSHIP included.
@@ -37,7 +40,8 @@ the database, and then lists every object in it); and the state does not survive
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -179,6 +183,14 @@ class AccessControl:
     def owner(self, securable: Securable) -> str:
         return self.owners.get(securable, DEFAULT_OWNER)
 
+    def database_owners(self) -> dict[str, str]:
+        """The owner role of each database the model knows, by name; any other belongs to ``DEFAULT_OWNER``.
+
+        ``SHOW DATABASES`` (column ``owner``) and ``INFORMATION_SCHEMA.DATABASES`` (``DATABASE_OWNER``) both report it.
+        """
+        with self.lock:
+            return {securable.name: role for securable, role in self.owners.items() if securable.kind == "DATABASE"}
+
     def privileges(self, roles: set[str], securable: Securable) -> set[str]:
         """What ``roles`` together hold on ``securable``; OWNERSHIP implies every privilege of its kind."""
         if self.owner(securable) in roles:
@@ -275,6 +287,8 @@ class AccessSession:
     secondary_roles: Literal["ALL"] | tuple[str, ...] = ()
     warehouse: str | None = None
     account: str = "EMULATOR"
+    #: Inside ``create_statement()``: only the primary role's hierarchy authorizes.
+    _primary_only: bool = field(default=False, init=False, repr=False)
 
     @property
     def unrestricted(self) -> bool:
@@ -301,17 +315,43 @@ class AccessSession:
         """The roles that authorize CREATE statements: the primary role's hierarchy only."""
         return self.control.hierarchy(self.primary_role)
 
-    def holds(self, privilege: str, securable: Securable, *, creating: bool = False) -> bool:
+    @contextmanager
+    def create_statement(self) -> Iterator[None]:
+        """Authorize a ``CREATE <object>`` statement: every privilege it needs must come from the primary role.
+
+        "Authorization to execute CREATE <object> statements comes from the primary role only [...] for any other SQL
+        action, any permission granted to any active primary or secondary role can be used", and "When you create an
+        object that requires one or more privileges to use, only the primary role and those roles that it directly or
+        indirectly inherits are considered" (https://docs.snowflake.com/en/user-guide/security-access-control-overview,
+        "Authorization through primary role and secondary roles"; .../sql-reference/sql/use-secondary-roles). So
+        within this block the USAGE on containers, the SELECT on what a CTAS or a clone reads and the OWNERSHIP an OR
+        REPLACE needs are the primary role's too, not only the CREATE privilege itself.
+        """
+        previous, self._primary_only = self._primary_only, True
+        try:
+            yield
+        finally:
+            self._primary_only = previous
+
+    def authorizing_roles(self) -> set[str]:
+        """The roles whose privileges count for the statement being checked (see ``create_statement``)."""
+        return self.creating_roles() if self._primary_only else self.active_roles()
+
+    def holds(self, privilege: str, securable: Securable) -> bool:
         if self.unrestricted:
             return True
-        roles = self.creating_roles() if creating else self.active_roles()
-        return privilege in self.control.privileges(roles, securable)
+        return privilege in self.control.privileges(self.authorizing_roles(), securable)
 
     def sees(self, securable: Securable) -> bool:
         """Whether the object is visible at all (any privilege on it); else Snowflake hides that it exists."""
         if self.unrestricted:
             return True
-        return bool(self.control.privileges(self.active_roles(), securable))
+        return bool(self.control.privileges(self.authorizing_roles(), securable))
+
+    def manages_grants(self) -> bool:
+        """Account-level MANAGE GRANTS, which also lets its holder "see every object in the account"
+        (https://docs.snowflake.com/en/sql-reference/sql/show-databases, usage notes)."""
+        return self.holds(MANAGE_GRANTS, THE_ACCOUNT)
 
     def uses(self, securable: Securable) -> bool:
         """USAGE (or ownership): what reaching into a database or schema, or running a warehouse, needs."""
@@ -324,7 +364,6 @@ class AccessSession:
         privilege: str,
         securable: Securable,
         *,
-        creating: bool = False,
         reading: bool = False,
         exists: bool | None = None,
     ) -> None:
@@ -346,7 +385,7 @@ class AccessSession:
                 raise hidden(securable, reading=reading)
         if privilege == "ANY":
             return
-        if not self.holds(privilege, securable, creating=creating):
+        if not self.holds(privilege, securable):
             named = Securable(ACCOUNT, self.account) if securable == THE_ACCOUNT else securable
             raise insufficient_privileges(named)
 
@@ -463,7 +502,7 @@ class AccessSession:
 
     def _GrantOwnership(self, statement: GrantOwnership) -> str:  # noqa: N802
         self.control.require_role(statement.role)
-        manages_grants = self.holds(MANAGE_GRANTS, THE_ACCOUNT)
+        manages_grants = self.manages_grants()
         for securable in self._targets(statement.target):
             self._require_owner_or_manage_grants(securable)
             if not manages_grants and statement.role not in self.activated_roles():
@@ -492,14 +531,15 @@ class AccessSession:
         return "Statement executed successfully."
 
     def _CreateWarehouse(self, statement: CreateWarehouse) -> str:  # noqa: N802
-        self.require("CREATE WAREHOUSE", THE_ACCOUNT, creating=True)
         warehouse = Securable(WAREHOUSE, statement.name)
-        if statement.name in self.control.warehouses:
-            if statement.if_not_exists:
-                return f"{statement.name} already exists, statement succeeded."
-            if not statement.replace:
-                raise already_exists(statement.name)
-            self._require_owner_or_manage_grants(warehouse)
+        with self.create_statement():
+            self.require("CREATE WAREHOUSE", THE_ACCOUNT)
+            if statement.name in self.control.warehouses:
+                if statement.if_not_exists:
+                    return f"{statement.name} already exists, statement succeeded."
+                if not statement.replace:
+                    raise already_exists(statement.name)
+                self._require_owner_or_manage_grants(warehouse)
         self.control.warehouses.add(statement.name)
         self.control.created(warehouse, self.primary_role)
         self.warehouse = statement.name  # as in Snowflake, a new warehouse becomes the session's current one
@@ -509,7 +549,8 @@ class AccessSession:
 
     def _create_account_object(self, privilege: str, name: str, exists: bool, if_not_exists: bool) -> str | None:
         """Check a CREATE ROLE/USER: the privilege (primary role), then what an existing object means."""
-        self.require(privilege, THE_ACCOUNT, creating=True)
+        with self.create_statement():
+            self.require(privilege, THE_ACCOUNT)
         if not exists:
             return None
         if if_not_exists:
@@ -526,11 +567,11 @@ class AccessSession:
             )
 
     def _require_manage_grants(self, securable: Securable) -> None:
-        if not self.holds(MANAGE_GRANTS, THE_ACCOUNT):
+        if not self.manages_grants():
             raise insufficient_privileges(Securable(ACCOUNT, self.account) if securable == THE_ACCOUNT else securable)
 
     def _require_owner_or_manage_grants(self, securable: Securable) -> None:
-        if self.holds(MANAGE_GRANTS, THE_ACCOUNT):
+        if self.manages_grants():
             return
         if securable.kind in CATALOG_KINDS:
             self.require(OWNERSHIP, securable)

@@ -8,17 +8,28 @@ The rules follow Snowflake's "Access control requirements" of each command and i
 | SELECT (and the query inside any statement) | SELECT on every table and view read; a warehouse                  |
 | INSERT / UPDATE / DELETE / MERGE / COPY     | that privilege on the target table; a warehouse                   |
 | TRUNCATE TABLE                              | TRUNCATE on the table                                             |
-| CREATE TABLE / VIEW (and CTAS, CLONE)       | CREATE TABLE / CREATE VIEW on the schema, from the primary role   |
-| CREATE SCHEMA [CLONE source]                | CREATE SCHEMA on the database, from the primary role; USAGE on    |
-|                                             | the source schema (its tables keep their owners and grants)       |
-| CREATE DATABASE [CLONE source]              | CREATE DATABASE on the account (primary role); USAGE on source    |
+| CREATE TABLE / VIEW (and CTAS, CLONE)       | CREATE TABLE / CREATE VIEW on the schema                          |
+| CREATE SCHEMA [CLONE source]                | CREATE SCHEMA on the database; USAGE on the source schema (its    |
+|                                             | tables keep their owners and grants)                              |
+| CREATE DATABASE [CLONE source]              | CREATE DATABASE on the account; USAGE on the source               |
 | OR REPLACE of an existing object, DROP      | OWNERSHIP of the object                                           |
-| ALTER TABLE (SWAP WITH, RENAME TO, others)  | OWNERSHIP of the table (of both, to swap); CREATE TABLE on the    |
-|                                             | schema a table is moved to                                        |
-| SHOW / DESCRIBE / USE                       | USAGE on the container; only visible objects are listed           |
+| ALTER TABLE ... SWAP WITH / other actions   | OWNERSHIP of the table (of both, to swap)                         |
+| ALTER TABLE ... RENAME TO                   | OWNERSHIP of the table and CREATE TABLE on the schema it ends in, |
+|                                             | even when that is its own schema                                  |
+| SHOW / DESCRIBE / USE                       | USAGE on the container; only visible objects are listed, every    |
+|                                             | object to a role with MANAGE GRANTS                               |
 
-Every object inside a database or schema also needs USAGE on both (``AccessSession.require``). Created objects
-belong to the session's primary role; a swap or rename keeps each table's grants, as Snowflake does.
+Every object inside a database or schema also needs USAGE on both (``AccessSession.require``). A CREATE statement
+takes all of its privileges from the primary role's hierarchy, any other statement from every active role's
+(``AccessSession.create_statement``). A database or schema clone leaves out the children its role may not clone.
+Created objects belong to the session's primary role; a swap or rename keeps each table's grants, as Snowflake does.
+
+Pages: https://docs.snowflake.com/en/sql-reference/sql/alter-table ("To rename a table or swap two tables, the role
+used to perform the operation must have OWNERSHIP privileges on the table or tables. In addition, renaming a table
+requires the CREATE TABLE privilege on the schema for the table."), .../sql-reference/sql/create-clone ("Access
+control requirements", and "Cloning includes only the objects on which the role that creates the clone has
+appropriate privileges"), .../sql-reference/sql/show-databases ("The MANAGE GRANTS access privilege implicitly allows
+its holder to see every object in the account").
 """
 
 from __future__ import annotations
@@ -186,6 +197,10 @@ class Authorizer:
             if not self.session.unrestricted:
                 raise NotImplementedError(f"access control for CREATE {kind} is not modelled by the emulator")
             return _NOTHING
+        with self.session.create_statement():
+            return self._create_object(create, kind)
+
+    def _create_object(self, create: exp.Create, kind: str) -> Authorized:
         owner = self.session.primary_role
         replace = bool(create.args.get("replace"))
         if kind == "DATABASE":
@@ -194,7 +209,7 @@ class Authorizer:
         if not isinstance(target, exp.Table) or (schema := self._schema_of(target)) is None:
             return _NOTHING
         if kind == "SCHEMA":
-            self.session.require("CREATE SCHEMA", Securable("DATABASE", schema.parts[0]), creating=True)
+            self.session.require("CREATE SCHEMA", Securable("DATABASE", schema.parts[0]))
             created, exists = schema, self.catalog.securable_exists(schema)
             existing = created
             clone = create.args.get("clone")
@@ -210,7 +225,7 @@ class Authorizer:
             parts = self._parts(target)
             if parts is None:
                 return _NOTHING
-            self.session.require(f"CREATE {kind}", schema, creating=True)
+            self.session.require(f"CREATE {kind}", schema)
             created = Securable(kind, ".".join(parts))
             existing_kind = self.catalog.relation_kind(*parts)
             exists = existing_kind is not None
@@ -236,7 +251,7 @@ class Authorizer:
         source = object_name(clone.this).upper() if isinstance(clone, exp.Clone) else None
         if source is not None:
             self.session.require("USAGE", Securable("DATABASE", source))
-        self.session.require("CREATE DATABASE", Securable("ACCOUNT", "ACCOUNT"), creating=True)
+        self.session.require("CREATE DATABASE", Securable("ACCOUNT", "ACCOUNT"))
         exists = self.catalog.exists(name)
         if exists and replace:
             self.session.require("OWNERSHIP", database, exists=True)
@@ -305,8 +320,9 @@ class Authorizer:
         parts, destination = self._parts(new_name), self._schema_of(new_name)
         if parts is None or destination is None:
             return _NOTHING
-        if destination.name != ".".join(table.parts[:2]):
-            self.session.require("CREATE TABLE", destination, creating=True)
+        # alter-table: "renaming a table requires the CREATE TABLE privilege on the schema for the table", in every
+        # case. ALTER is not CREATE <object>: any active role may hold it.
+        self.session.require("CREATE TABLE", destination)
         renamed = Securable(table.kind, ".".join(parts))
         control = self.session.control
         return Authorized(effect=lambda: control.renamed(table, renamed))
@@ -314,8 +330,8 @@ class Authorizer:
     def _show(self, show: exp.Show) -> Authorized:
         what = show.name.upper()
         session = self.session
-        if session.unrestricted:
-            return _NOTHING
+        if session.unrestricted or session.manages_grants():
+            return _NOTHING  # MANAGE GRANTS "implicitly allows its holder to see every object in the account"
         if what == "DATABASES":
             visible = [n for n in self.catalog.names() if session.sees(Securable("DATABASE", n.upper()))]
             return Authorized(visible=_names_in("name", visible))

@@ -81,8 +81,7 @@ def show_databases_sql(show: exp.Show, current_database: str | None, owners: dic
     maps database names to their owning role.
     """
     created_on = "coalesce(r.created_on, to_timestamp(0))"
-    whens = "".join(f"WHEN upper(d.database_name) = {_literal(name)} THEN {_literal(r)} " for name, r in owners.items())
-    owner = f"CASE {whens}ELSE {_literal(DEFAULT_OWNER)} END" if whens else _literal(DEFAULT_OWNER)
+    owner = owner_sql("d.database_name", owners)
     if show.args.get("terse"):
         columns = (
             f"{created_on} AS created_on, d.database_name AS name, 'STANDARD' AS kind, "
@@ -112,6 +111,13 @@ def show_databases_sql(show: exp.Show, current_database: str | None, owners: dic
     return sqlglot.parse_one(sql, read="duckdb")
 
 
+def owner_sql(column: str, owners: dict[str, str]) -> str:
+    """SQL for the owner role of the database named in ``column``: from ``owners`` (upper-case names), else the
+    owner of databases the access-control model never saw created."""
+    whens = "".join(f"WHEN upper({column}) = {_literal(name)} THEN {_literal(r)} " for name, r in owners.items())
+    return f"CASE {whens}ELSE {_literal(DEFAULT_OWNER)} END" if whens else _literal(DEFAULT_OWNER)
+
+
 # -- DESCRIBE TABLE ----------------------------------------------------------------------------------
 
 _fakesnow_describe_table = transforms.describe_table
@@ -136,15 +142,19 @@ def describe_table(
 # -- connection and cursor ---------------------------------------------------------------------------
 
 
-def _information_schema_databases(node: exp.Expr) -> exp.Expr:
-    """Point ``[DB.]INFORMATION_SCHEMA.DATABASES`` at the emulator's view of all databases.
+def _information_schema_databases(node: exp.Expr, owners: dict[str, str]) -> exp.Expr:
+    """Point ``[DB.]INFORMATION_SCHEMA.DATABASES`` at the emulator's view of all databases, with their owners.
 
-    fakesnow's own view reports created_on as 1970-01-01, and its rewrite drops the ``DB.`` qualifier, so
-    the qualified form fails on a session without a current database.
+    fakesnow's own view reports created_on as 1970-01-01 and ``SYSADMIN`` as every database's owner, and its rewrite
+    drops the ``DB.`` qualifier, so the qualified form fails on a session without a current database.
+    ``DATABASE_OWNER`` is the owner role the access-control model records, as ``SHOW DATABASES`` reports it.
     """
     if isinstance(node, exp.Table) and node.db.upper() == "_FS_INFORMATION_SCHEMA" and node.name.upper() == "DATABASES":
-        catalog, schema, name = DATABASES_VIEW.split(".")
-        return exp.table_(name, db=schema, catalog=catalog, alias=node.alias or None)
+        owned = sqlglot.parse_one(
+            f"SELECT * REPLACE ({owner_sql('database_name', owners)} AS DATABASE_OWNER) FROM {DATABASES_VIEW}",
+            read="duckdb",
+        )
+        return owned.subquery(node.alias or "databases")
     return node
 
 
@@ -281,12 +291,8 @@ class EmulatorCursor(FakeSnowflakeCursor):
         return transformed
 
     def _fakesnow_transform(self, expression: exp.Expr, params: MutableParams | None) -> exp.Expr:
+        owners = self._conn.access.control.database_owners()
         if isinstance(expression, exp.Show) and expression.name.upper() == "DATABASES":
-            owners = {
-                securable.name: role
-                for securable, role in self._conn.access.control.owners.items()
-                if securable.kind == "DATABASE"
-            }
             return show_databases_sql(expression, self._conn.database, owners)
         if _is_database_ddl(expression, exp.Create) or _is_schema_clone(expression):
             # fakesnow's create_database transform would drop CLONE and OR REPLACE; keep the statement and
@@ -301,7 +307,7 @@ class EmulatorCursor(FakeSnowflakeCursor):
             # fakesnow ignores LIKE here, so the I/O manager's `show schemas like 'X' in database D` finds
             # INFORMATION_SCHEMA and never creates schema X.
             transformed = transformed.where(f"name ILIKE {_literal(like.name)}", dialect="duckdb", copy=False)
-        return transformed.transform(_information_schema_databases, copy=False)
+        return transformed.transform(_information_schema_databases, owners, copy=False)
 
     def _execute(self, transformed: exp.Expr, params: MutableParams | None = None) -> None:
         effect, self._pending_effect = self._pending_effect, None
