@@ -45,6 +45,11 @@ GRANT USAGE ON SCHEMA PRODUCTION.HACKER_NEWS TO ROLE READER;
 GRANT SELECT ON TABLE PRODUCTION.HACKER_NEWS.ITEMS TO ROLE READER;
 """
 ITEMS = "PRODUCTION.HACKER_NEWS.ITEMS"
+# What a clone of PRODUCTION by CLONER needs to hold its HACKER_NEWS schema: a clone holds only what its role may clone.
+CLONER_READS = (
+    "GRANT USAGE ON SCHEMA PRODUCTION.HACKER_NEWS TO ROLE CLONER",
+    f"GRANT SELECT ON TABLE {ITEMS} TO ROLE CLONER",
+)
 
 
 @pytest.fixture
@@ -331,22 +336,46 @@ def test_write_pandas_needs_insert_on_the_table(account) -> None:
 
 def test_a_database_clone_belongs_to_the_cloner_and_keeps_its_childrens_grants(account) -> None:
     """As Snowflake documents: children keep every grant of their source, OWNERSHIP included; the clone does not."""
+    as_user(account, "OWNER_USER", *CLONER_READS)
     as_user(account, "CLONER_USER", "CREATE DATABASE PRODUCTION_CLONE_1 CLONE PRODUCTION")
     control = account.access
 
     assert control.owner(Securable("DATABASE", "PRODUCTION_CLONE_1")) == "CLONER"
     assert control.owner(Securable("SCHEMA", "PRODUCTION_CLONE_1.HACKER_NEWS")) == "OWNER"
     assert control.owner(Securable("TABLE", "PRODUCTION_CLONE_1.HACKER_NEWS.ITEMS")) == "OWNER"
-    assert control.grants[Securable("TABLE", "PRODUCTION_CLONE_1.HACKER_NEWS.ITEMS")] == {"READER": {"SELECT"}}
+    assert control.grants[Securable("TABLE", "PRODUCTION_CLONE_1.HACKER_NEWS.ITEMS")] == {
+        "READER": {"SELECT"},
+        "CLONER": {"SELECT"},
+    }
     assert Securable("DATABASE", "PRODUCTION_CLONE_1") not in control.grants  # PRODUCTION's USAGE grants stay there
     refused(
         account,
         "CLONER_USER",
         "DELETE FROM PRODUCTION_CLONE_1.HACKER_NEWS.ITEMS",
-        "Schema 'PRODUCTION_CLONE_1.HACKER_NEWS' does not exist or not authorized",
+        "Insufficient privileges to operate on table 'ITEMS'",
     )
     refused(account, "READER_USER", "CREATE DATABASE PRODUCTION_CLONE_2 CLONE PRODUCTION", "Insufficient privileges")
     refused(account, "OUTSIDER_USER", "CREATE DATABASE PRODUCTION_CLONE_2 CLONE PRODUCTION", "Database 'PRODUCTION'")
+
+
+def test_a_clone_holds_only_what_the_cloning_role_may_clone(account) -> None:
+    """create-clone: "Cloning includes only the objects on which the role that creates the clone has appropriate
+    privileges": USAGE on a schema, SELECT on a table or view."""
+    as_user(
+        account,
+        "OWNER_USER",
+        *CLONER_READS,
+        "CREATE TABLE PRODUCTION.HACKER_NEWS.SECRET (ID INTEGER)",
+        "CREATE SCHEMA PRODUCTION.PRIVATE",
+        "GRANT CREATE SCHEMA ON DATABASE PRODUCTION TO ROLE CLONER",
+    )
+
+    as_user(account, "CLONER_USER", "CREATE DATABASE PRODUCTION_CLONE_1 CLONE PRODUCTION")
+    as_user(account, "CLONER_USER", "CREATE SCHEMA PRODUCTION.COPIED CLONE PRODUCTION.HACKER_NEWS")
+
+    assert account.schemas("PRODUCTION_CLONE_1") == {"HACKER_NEWS"}
+    assert account.tables("PRODUCTION_CLONE_1") == {"HACKER_NEWS.ITEMS"}
+    assert {t for t in account.tables("PRODUCTION") if t.startswith("COPIED.")} == {"COPIED.ITEMS"}
 
 
 # -- GRANT OWNERSHIP --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from snowflake.connector.cursor import SnowflakeCursor
 from snowflake.connector.errors import ProgrammingError
 
 from hn_testing import _fakesnow_compat
+from hn_testing._emulator_catalog import EmulatorCatalog
 from hn_testing.plugin import STANDING_DATABASES
 from hn_testing.snowflake_emulator import SnowflakeEmulator, snowflake_emulator
 
@@ -264,6 +265,23 @@ def test_create_or_replace_clone_replaces_an_existing_clone(runs: Runs, snowflak
         snowflake_emulator.read_table(f"{CLONE}.HACKER_NEWS.ITEMS"),
         snowflake_emulator.read_table("PRODUCTION.HACKER_NEWS.ITEMS"),
     )
+
+
+def test_a_failed_create_or_replace_clone_leaves_the_database_as_it_was(
+    snowflake_emulator: SnowflakeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create-database: "CREATE OR REPLACE <object> statements are atomic": a clone that fails replaces nothing."""
+    execute(f"CREATE DATABASE {CLONE} CLONE PRODUCTION")
+    execute(f"CREATE SCHEMA {CLONE}.KEPT")
+
+    def out_of_space(*args: object, **kwargs: object) -> None:
+        raise duckdb.IOException("IO Error: No space left on device")
+
+    monkeypatch.setattr(EmulatorCatalog, "clone", out_of_space)
+    with pytest.raises(duckdb.IOException, match="No space left on device"):
+        execute(f"CREATE OR REPLACE DATABASE {CLONE} CLONE PRODUCTION")
+
+    assert snowflake_emulator.schemas(CLONE) == {"KEPT"}
 
 
 def test_create_existing_database_errors_unless_replace_or_if_not_exists(

@@ -21,7 +21,10 @@ What is modelled, and where it was read:
   MANAGE GRANTS lets its holder see every object in SHOW output (.../sql-reference/sql/show-databases, usage notes).
 - **Clones** (https://docs.snowflake.com/en/user-guide/object-clone, "Access control privileges for cloned
   objects"): a cloned database belongs to the cloning session's primary role and does not inherit the grants of
-  its source, while every schema, table and view inside keeps the grants of its source, OWNERSHIP included.
+  its source, while every schema, table and view inside keeps the grants of its source, OWNERSHIP included. A
+  database or schema clone holds only the children its role may clone: schemas it has USAGE on, tables and views it
+  has SELECT on (.../sql-reference/sql/create-clone: "Cloning includes only the objects on which the role that
+  creates the clone has appropriate privileges").
 - **GRANT OWNERSHIP** (https://docs.snowflake.com/en/sql-reference/sql/grant-ownership): allowed to the owner (or
   ``MANAGE GRANTS``); ``COPY CURRENT GRANTS`` keeps the other grants, ``REVOKE CURRENT GRANTS`` drops them, and
   without either the transfer fails while other grants exist. Under behaviour change bundle 2026_07 (BCR 2395,

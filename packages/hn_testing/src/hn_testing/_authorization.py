@@ -48,10 +48,12 @@ Effect = Callable[[], None]
 
 @dataclass(frozen=True)
 class Authorized:
-    """A statement the session may run: ``effect`` updates ownership after it succeeds; ``visible`` limits SHOW."""
+    """A statement the session may run: ``effect`` updates ownership after it succeeds; ``visible`` limits SHOW;
+    ``not_cloned`` names the children of a cloned database or schema (as in the source) its role may not clone."""
 
     effect: Effect | None = None
     visible: exp.Expr | None = None
+    not_cloned: tuple[Securable, ...] = ()
 
 
 _NOTHING = Authorized()
@@ -220,7 +222,9 @@ class Authorizer:
                 if exists:
                     self.session.require("OWNERSHIP", existing, exists=True)
                 control = self.session.control
-                return Authorized(effect=lambda: control.schema_cloned(source, created, owner))
+                return Authorized(
+                    effect=lambda: control.schema_cloned(source, created, owner), not_cloned=self._not_cloned(source)
+                )
         else:
             parts = self._parts(target)
             if parts is None:
@@ -260,7 +264,26 @@ class Authorizer:
         control = self.session.control
         if source is None:
             return Authorized(effect=lambda: control.created(database, owner))
-        return Authorized(effect=lambda: control.cloned(source, name, owner))
+        not_cloned = self._not_cloned(Securable("DATABASE", source))
+        return Authorized(effect=lambda: control.cloned(source, name, owner), not_cloned=not_cloned)
+
+    def _not_cloned(self, source: Securable) -> tuple[Securable, ...]:
+        """The children of a database or schema that a clone of it leaves out: those its role may not clone.
+
+        create-clone's "Access control requirements" ask USAGE of a schema and SELECT of a table; a view has no USAGE
+        privilege, so it is cloned with SELECT, as a table. A schema left out takes everything in it along.
+        """
+        if self.session.unrestricted:
+            return ()
+        left_out: list[Securable] = []
+        schemas = self.catalog.contents(source, "SCHEMA") if source.kind == "DATABASE" else [source]
+        for schema in schemas:
+            if source.kind == "DATABASE" and not self.session.uses(schema):
+                left_out.append(schema)
+                continue
+            for kind in ("TABLE", "VIEW"):
+                left_out += [r for r in self.catalog.contents(schema, kind) if not self.session.holds("SELECT", r)]
+        return tuple(left_out)
 
     def _drop(self, drop: exp.Drop) -> Authorized:
         kind = str(drop.args.get("kind") or "").upper()

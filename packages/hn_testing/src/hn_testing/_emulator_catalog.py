@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +32,17 @@ REGISTRY_TABLE = "_fs_global._fs_information_schema._emulator_databases"
 CREATED_ON_TABLE = "_emulator_created_on"
 FS_INFORMATION_SCHEMA = "_fs_information_schema"
 
-# DuckDB catalogs that are not Snowflake databases: the root in-memory catalog, fakesnow's global
-# metadata catalog, and DuckDB's own.
-NOT_DATABASES_SQL = "('memory', '_fs_global', 'system', 'temp')"
+#: Prefix of the catalog a ``CREATE OR REPLACE DATABASE .. CLONE`` is built in before it replaces the old database.
+STAGING_PREFIX = "_emulator_staging_"
+
+
+def is_database_sql(column: str) -> str:
+    """SQL that is true where ``column`` names a Snowflake database: not the root in-memory catalog, fakesnow's
+    global metadata catalog, DuckDB's own, nor a clone still being built."""
+    return (
+        f"{column} NOT IN ('memory', '_fs_global', 'system', 'temp') AND NOT starts_with({column}, '{STAGING_PREFIX}')"
+    )
+
 
 # fakesnow's global metadata about objects inside a database (VARCHAR lengths, table comments, file
 # formats), keyed by the database's name: copied by a clone, deleted by a drop.
@@ -66,7 +74,7 @@ SELECT
     'STANDARD' AS TYPE
 FROM duckdb_databases() AS d
 LEFT JOIN {REGISTRY_TABLE} AS r ON r.database_name = d.database_name
-WHERE NOT d.internal AND d.database_name NOT IN {NOT_DATABASES_SQL}
+WHERE NOT d.internal AND {is_database_sql("d.database_name")}
 ORDER BY d.database_name
 """
 
@@ -156,7 +164,9 @@ class EmulatorCatalog:
         if not self.db_path:
             return
         for file in sorted(self.db_path.glob("*.db")):
-            if not self.exists(file.stem):
+            if file.stem.startswith(STAGING_PREFIX):
+                file.unlink()  # a replacing clone that never finished: the database it was to replace is intact
+            elif not self.exists(file.stem):
                 self._attach(file.stem, file)
 
     def _attach(self, name: str, file: Path | None) -> None:
@@ -174,7 +184,7 @@ class EmulatorCatalog:
         with self._cursor() as cur:
             rows = cur.execute(
                 "SELECT database_name FROM duckdb_databases() "
-                f"WHERE NOT internal AND database_name NOT IN {NOT_DATABASES_SQL} ORDER BY database_name"
+                f"WHERE NOT internal AND {is_database_sql('database_name')} ORDER BY database_name"
             ).fetchall()
         return [row[0] for row in rows]
 
@@ -316,47 +326,89 @@ class EmulatorCatalog:
             self._attach(name, self._file(name))
             self.register(name, datetime.now(UTC))
 
-    def clone(self, source: str, target: str) -> None:
-        """Create ``target`` as a full copy of ``source``: every schema, table (with rows) and view.
+    def clone(self, source: str, target: str, left_out: Collection[Securable] = ()) -> None:
+        """Create ``target`` as a full copy of ``source``: every schema, table (with rows) and view but ``left_out``.
 
-        DuckDB's ``COPY FROM DATABASE`` copies everything, including fakesnow's metadata schema whose
-        views name the source catalog, so that schema is rebuilt for the target afterwards. Load history
-        is not cloned (as in Snowflake). On failure the half-made target is dropped.
+        ``left_out`` are schemas, tables and views of ``source`` that the cloning role may not clone (Snowflake's
+        clone holds only what its role may clone). DuckDB's ``COPY FROM DATABASE`` copies everything, including
+        fakesnow's metadata schema whose views name the source catalog, so that schema is rebuilt for the target
+        afterwards. Load history is not cloned (as in Snowflake). On failure the half-made target is dropped.
         """
         source = self.resolve(source)
         with self._lock:
-            file = self._file(target)
-            location = str(file).replace("'", "''") if file else ":memory:"
-            with self._cursor() as cur:
-                cur.execute(f"ATTACH DATABASE '{location}' AS {quote(target)}")
+            self._copy(source, target)
             try:
                 with self._cursor() as cur:
-                    cur.execute(f"COPY FROM DATABASE {quote(source)} TO {quote(target)}")
-                    cur.execute(f"DROP SCHEMA {quote(target)}.{FS_INFORMATION_SCHEMA} CASCADE")
-                    cur.execute(info_schema.per_db_creation_sql(target))
-                    cur.execute(macros.creation_sql(target))
-                    for table, column in _CLONED_METADATA.items():
-                        columns = [r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()]
-                        select = ", ".join("?" if c == column else quote(c) for c in columns)
-                        cur.execute(
-                            f"INSERT INTO {table} SELECT {select} FROM {table} WHERE {quote(column)} = ?",
-                            [target, source],
-                        )
+                    for securable in left_out:
+                        _drop_copied(cur, target, securable.parts[1:], securable.kind)
                 self.register(target, datetime.now(UTC))
             except Exception:
-                self.drop(target)
+                self._drop(target)
                 raise
 
-    def clone_schema(self, database: str, source: str, target: str) -> None:
+    def replace_with_clone(self, source: str, target: str, left_out: Collection[Securable] = ()) -> None:
+        """``CREATE OR REPLACE DATABASE target CLONE source``, atomic as in Snowflake.
+
+        "CREATE OR REPLACE <object> statements are atomic. That is, when an object is replaced, the old object is
+        deleted and the new object is created in a single transaction."
+        (https://docs.snowflake.com/en/sql-reference/sql/create-database, .../create-clone, usage notes). DuckDB
+        cannot rename an attached database nor hold two in one transaction, so the clone is first built as a
+        staging database: whatever fails there (reading the source, running out of space) leaves ``target`` as it
+        was. Only then is ``target`` dropped and the finished staging database copied into its place.
+        """
+        staging = STAGING_PREFIX + target
+        with self._lock:
+            if staging in self._attached():
+                self._drop(staging)
+            self.clone(source, staging, left_out)
+            try:
+                self._drop(self.resolve(target))
+                self._copy(staging, target)
+                self.register(target, datetime.now(UTC))
+            finally:
+                self._drop(staging)
+
+    def _copy(self, source: str, target: str) -> None:
+        """Attach ``target`` and copy every schema, table and view of ``source`` into it, with fakesnow's metadata.
+
+        On failure the half-made target is dropped.
+        """
+        file = self._file(target)
+        location = str(file).replace("'", "''") if file else ":memory:"
+        with self._cursor() as cur:
+            cur.execute(f"ATTACH DATABASE '{location}' AS {quote(target)}")
+        try:
+            with self._cursor() as cur:
+                cur.execute(f"COPY FROM DATABASE {quote(source)} TO {quote(target)}")
+                cur.execute(f"DROP SCHEMA {quote(target)}.{FS_INFORMATION_SCHEMA} CASCADE")
+                cur.execute(info_schema.per_db_creation_sql(target))
+                cur.execute(macros.creation_sql(target))
+                for table, column in _CLONED_METADATA.items():
+                    columns = [r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()]
+                    select = ", ".join("?" if c == column else quote(c) for c in columns)
+                    cur.execute(
+                        f"INSERT INTO {table} SELECT {select} FROM {table} WHERE {quote(column)} = ?",
+                        [target, source],
+                    )
+        except Exception:
+            self._drop(target)
+            raise
+
+    def clone_schema(
+        self, database: str, source: str, target: str, *, replace: bool = False, left_out: Collection[Securable] = ()
+    ) -> None:
         """Create schema ``target`` of ``database`` as a copy of schema ``source``: every table, with its rows.
 
         Snowflake clones a schema's tables, views and other objects zero-copy; the emulator copies the tables (their
         VARCHAR lengths and comments too, from fakesnow's metadata) and recreates the views from their definitions
-        (a name they qualify still points where it pointed, as in Snowflake). On failure the half-made schema is
-        dropped.
+        (a name they qualify still points where it pointed, as in Snowflake), except the tables and views in
+        ``left_out`` (those the cloning role may not clone). With ``replace`` an existing ``target`` is dropped in
+        the same DuckDB transaction, so a failed clone leaves it as it was ("CREATE OR REPLACE <object> statements
+        are atomic", https://docs.snowflake.com/en/sql-reference/sql/create-clone, usage notes).
         """
         database = self.resolve(database)
         prefix = f"{quote(database)}.{quote(source)}"
+        skipped = {securable.short_name for securable in left_out}
         with self._lock, self._cursor() as cur:
             kinds = cur.execute(
                 "SELECT table_name, table_type FROM information_schema.tables "
@@ -372,28 +424,35 @@ class EmulatorCatalog:
                     [database, source],
                 ).fetchall()
             )
-            cur.execute(f"CREATE SCHEMA {quote(database)}.{quote(target)}")
+            cur.execute("BEGIN")
             try:
+                if replace:
+                    cur.execute(f"DROP SCHEMA IF EXISTS {quote(database)}.{quote(target)} CASCADE")
+                cur.execute(f"CREATE SCHEMA {quote(database)}.{quote(target)}")
                 for table, kind in kinds:
+                    if table.upper() in skipped:
+                        continue
                     created = f"{quote(database)}.{quote(target)}.{quote(table)}"
                     if kind == "VIEW":
                         query = re.split(r"\bAS\b", views[table], maxsplit=1, flags=re.IGNORECASE)[1]  # DuckDB keeps
                         cur.execute(f"CREATE VIEW {created} AS {query.strip().rstrip(';')}")  # the whole CREATE VIEW
                     else:
                         cur.execute(f"CREATE TABLE {created} AS SELECT * FROM {prefix}.{quote(table)}")
-                for metadata in _TABLE_METADATA:
-                    where = "WHERE ext_table_catalog = ? AND ext_table_schema = ?"
-                    cur.execute(f"DELETE FROM {metadata} {where}", [database, target])  # a replaced schema's
-                    columns = [r[0] for r in cur.execute(f"DESCRIBE {metadata}").fetchall()]
-                    select = ", ".join("?" if c == "ext_table_schema" else quote(c) for c in columns)
-                    cur.execute(
-                        f"INSERT INTO {metadata} SELECT {select} FROM {metadata} "
-                        "WHERE ext_table_catalog = ? AND ext_table_schema = ?",
-                        [target, database, source],
-                    )
+                cur.execute("COMMIT")
             except Exception:
-                cur.execute(f"DROP SCHEMA IF EXISTS {quote(database)}.{quote(target)} CASCADE")
+                cur.execute("ROLLBACK")
                 raise
+            for metadata in _TABLE_METADATA:  # fakesnow's own catalog: a transaction of its own
+                where = "WHERE ext_table_catalog = ? AND ext_table_schema = ?"
+                cur.execute(f"DELETE FROM {metadata} {where}", [database, target])  # a replaced schema's
+                columns = [r[0] for r in cur.execute(f"DESCRIBE {metadata}").fetchall()]
+                select = ", ".join("?" if c == "ext_table_schema" else quote(c) for c in columns)
+                cur.execute(
+                    f"INSERT INTO {metadata} SELECT {select} FROM {metadata} "
+                    "WHERE ext_table_catalog = ? AND ext_table_schema = ? AND upper(ext_table_name) NOT IN "
+                    f"(SELECT unnest(?::VARCHAR[]))",
+                    [target, database, source, sorted(skipped)],
+                )
 
     def swap_tables(self, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
         """``ALTER TABLE first SWAP WITH second``: the two tables exchange names, in one DuckDB transaction.
@@ -428,12 +487,16 @@ class EmulatorCatalog:
         Connections whose current database it was lose their current database, as Snowflake sessions do.
         """
         with self._lock:
-            actual = self.resolve(name)
+            self._drop(self.resolve(name))
+
+    def _drop(self, actual: str) -> None:
+        """Drop the attached catalog ``actual`` (its stored spelling), a database or a staging one."""
+        with self._lock:
             for connection in list(self._connections):
                 if connection.database and connection.database.upper() == actual.upper():
                     connection.forget_database()
             with self._cursor() as cur:
-                cur.execute(f"DETACH DATABASE {quote(actual)}")
+                cur.execute(f"DETACH DATABASE IF EXISTS {quote(actual)}")
                 for table, column in _DATABASE_METADATA.items():
                     cur.execute(f"DELETE FROM {table} WHERE {quote(column)} = ?", [actual])
                 cur.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE database_name = ?", [actual])
@@ -441,3 +504,38 @@ class EmulatorCatalog:
                 for path in (file, file.with_name(file.name + ".wal")):
                     with suppress(FileNotFoundError):
                         path.unlink()
+
+    def _attached(self) -> set[str]:
+        """Every attached catalog, staging ones included."""
+        with self._cursor() as cur:
+            return {row[0] for row in cur.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+
+
+def _drop_copied(cur: duckdb.DuckDBPyConnection, database: str, parts: Sequence[str], kind: str) -> None:
+    """Drop one copied schema, table or view (``parts`` without the database) and fakesnow's metadata about it."""
+    schema, *name = parts
+    found = cur.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND upper(schema_name) = ?",
+        [database, schema.upper()],
+    ).fetchone()
+    if found is None:
+        return
+    stored_schema = found[0]
+    where = "ext_table_catalog = ? AND ext_table_schema = ?"
+    if kind == "SCHEMA":
+        cur.execute(f"DROP SCHEMA {quote(database)}.{quote(stored_schema)} CASCADE")
+        for metadata in _TABLE_METADATA:
+            cur.execute(f"DELETE FROM {metadata} WHERE {where}", [database, stored_schema])
+        return
+    relation = cur.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+        "AND upper(table_name) = ?",
+        [database, stored_schema, name[0].upper()],
+    ).fetchone()
+    if relation is None:
+        return
+    cur.execute(f"DROP {kind} {quote(database)}.{quote(stored_schema)}.{quote(relation[0])}")
+    for metadata in _TABLE_METADATA:
+        cur.execute(
+            f"DELETE FROM {metadata} WHERE {where} AND ext_table_name = ?", [database, stored_schema, relation[0]]
+        )

@@ -57,8 +57,8 @@ from hn_testing._access_statements import (
     UseWarehouse,
     parse_access_statement,
 )
-from hn_testing._authorization import Authorizer, Effect
-from hn_testing._emulator_catalog import DATABASES_VIEW, NOT_DATABASES_SQL, REGISTRY_TABLE, EmulatorCatalog, quote
+from hn_testing._authorization import Authorized, Authorizer
+from hn_testing._emulator_catalog import DATABASES_VIEW, REGISTRY_TABLE, EmulatorCatalog, is_database_sql
 from hn_testing._snowflake_errors import already_exists, does_not_exist, snowflake_error
 
 # dagster_snowflake_pandas does `from snowflake.connector.pandas_tools import write_pandas`, so patching the
@@ -96,7 +96,7 @@ def show_databases_sql(show: exp.Show, current_database: str | None, owners: dic
             "'STANDARD' AS kind, NULL::VARCHAR AS budget, 'ROLE' AS owner_role_type, "
             "NULL::VARCHAR AS object_visibility"
         )
-    where = ["NOT d.internal", f"d.database_name NOT IN {NOT_DATABASES_SQL}"]
+    where = ["NOT d.internal", is_database_sql("d.database_name")]
     if isinstance(like := show.args.get("like"), exp.Literal):
         where.append(f"d.database_name ILIKE {_literal(like.name)}")
     if isinstance(starts_with := show.args.get("starts_with"), exp.Literal):
@@ -265,7 +265,8 @@ class EmulatorCursor(FakeSnowflakeCursor):
     """fakesnow's cursor plus database-level DDL, SHOW fixes, Snowflake error wording and access control."""
 
     _conn: EmulatorConnection
-    _pending_effect: Effect | None = None
+    #: What the statement being run was authorized with (its effect runs once the statement succeeded).
+    _authorized: Authorized = Authorized()
 
     def check_db_and_schema(self, expression: exp.Expr) -> None:
         """Access-control statements name roles, users and warehouses, never tables: no current database needed."""
@@ -283,7 +284,7 @@ class EmulatorCursor(FakeSnowflakeCursor):
         authorized = Authorizer(session, self._conn.catalog, self._conn.database, self._conn.schema).authorize(
             expression
         )
-        self._pending_effect = authorized.effect
+        self._authorized = authorized
         expression = expression.transform(_session_functions, session=session, copy=False)
         transformed = self._fakesnow_transform(expression, params)
         if authorized.visible is not None:
@@ -310,21 +311,21 @@ class EmulatorCursor(FakeSnowflakeCursor):
         return transformed.transform(_information_schema_databases, owners, copy=False)
 
     def _execute(self, transformed: exp.Expr, params: MutableParams | None = None) -> None:
-        effect, self._pending_effect = self._pending_effect, None
-        self._execute_statement(transformed, params)
-        if effect is not None:
-            effect()
+        authorized, self._authorized = self._authorized, Authorized()
+        self._execute_statement(transformed, params, authorized)
+        if authorized.effect is not None:
+            authorized.effect()
 
-    def _execute_statement(self, transformed: exp.Expr, params: MutableParams | None) -> None:
+    def _execute_statement(self, transformed: exp.Expr, params: MutableParams | None, authorized: Authorized) -> None:
         self._end_transaction_before_ddl(transformed)
         if swap := _swap_with(transformed):
             self._swap_tables(transformed.this, swap.this)
             return
         if _is_database_ddl(transformed, exp.Create):
-            self._create_database(transformed)
+            self._create_database(transformed, authorized.not_cloned)
             return
         if _is_schema_clone(transformed):
-            self._create_schema_clone(transformed)
+            self._create_schema_clone(transformed, authorized.not_cloned)
             return
         if _is_database_ddl(transformed, exp.Drop):
             self._drop_database(transformed)
@@ -381,12 +382,13 @@ class EmulatorCursor(FakeSnowflakeCursor):
             self._duck_conn.commit()
             self._conn._in_transaction = False
 
-    def _create_database(self, create: exp.Create) -> None:
+    def _create_database(self, create: exp.Create, not_cloned: tuple[Securable, ...] = ()) -> None:
         """``CREATE [OR REPLACE] DATABASE [IF NOT EXISTS] X [CLONE Y]`` with Snowflake's semantics.
 
         fakesnow turns this into a DuckDB ATTACH: a clone comes out empty and OR REPLACE fails because the
-        catalog is already attached. Here a clone copies every schema, table (with rows) and view of Y, OR
-        REPLACE replaces X, an existing X without OR REPLACE / IF NOT EXISTS is an error, and X becomes the
+        catalog is already attached. Here a clone copies every schema, table (with rows) and view of Y but
+        ``not_cloned`` (what the cloning role may not clone), OR REPLACE replaces X atomically (a clone that fails
+        leaves X as it was), an existing X without OR REPLACE / IF NOT EXISTS is an error, and X becomes the
         session's current database.
         """
         name = create.this.name
@@ -409,17 +411,20 @@ class EmulatorCursor(FakeSnowflakeCursor):
                     errno=2002,
                     sqlstate="42710",
                 )
-        if catalog.exists(name):
-            catalog.drop(name)
-        if source is None:
-            catalog.create(name)
+        if source is not None and catalog.exists(name):
+            catalog.replace_with_clone(source, name, not_cloned)
+        elif source is not None:
+            catalog.clone(source, name, not_cloned)
         else:
-            catalog.clone(source, name)
+            if catalog.exists(name):
+                catalog.drop(name)
+            catalog.create(name)
         self._conn.use_database(name)
         super()._execute(_status(f"Database {name} successfully created."))
 
-    def _create_schema_clone(self, create: exp.Create) -> None:
-        """``CREATE [OR REPLACE] SCHEMA [IF NOT EXISTS] [D.]X CLONE [D.]Y`` within one database, tables with rows."""
+    def _create_schema_clone(self, create: exp.Create, not_cloned: tuple[Securable, ...] = ()) -> None:
+        """``CREATE [OR REPLACE] SCHEMA [IF NOT EXISTS] [D.]X CLONE [D.]Y`` within one database, tables with rows
+        (but ``not_cloned``, what the cloning role may not clone); OR REPLACE is atomic."""
         target, source = create.this, create.args["clone"].this
         database = (target.catalog or self._conn.database or "").upper()
         source_database = (source.db or self._conn.database or "").upper()
@@ -437,8 +442,7 @@ class EmulatorCursor(FakeSnowflakeCursor):
                 return
             if not create.args.get("replace"):
                 raise already_exists(name)
-            self._duck_conn.execute(f"DROP SCHEMA {quote(database)}.{quote(name)} CASCADE")
-        catalog.clone_schema(database, source_name, name)
+        catalog.clone_schema(database, source_name, name, replace=name in schemas, left_out=not_cloned)
         super()._execute(_status(f"Schema {name} successfully created."))
 
     def _drop_database(self, drop: exp.Drop) -> None:
