@@ -614,6 +614,17 @@ def test_emulator_swap_with_a_missing_table_fails_like_snowflake(snowflake_emula
     assert snowflake_emulator.tables("PRODUCTION") == {"HACKER_NEWS.ITEMS"}
 
 
+def test_emulator_refuses_to_move_a_table_to_another_schema(snowflake_emulator: SnowflakeEmulator) -> None:
+    """DuckDB would keep the table where it is under its new name; Snowflake moves it (alter-table, RENAME TO)."""
+    for sql in ("CREATE SCHEMA PRODUCTION.A", "CREATE SCHEMA PRODUCTION.B", "CREATE TABLE PRODUCTION.A.T (ID INT)"):
+        snowflake_emulator.execute(sql)
+
+    with pytest.raises(ProgrammingError, match=r"renames a table within its own schema only .* not implemented"):
+        snowflake_emulator.execute("ALTER TABLE PRODUCTION.A.T RENAME TO PRODUCTION.B.T")
+    snowflake_emulator.execute("ALTER TABLE PRODUCTION.A.T RENAME TO PRODUCTION.A.U")
+    assert snowflake_emulator.tables("PRODUCTION") == {"A.U"}
+
+
 @pytest.mark.parametrize("autocommit", [True, False])
 def test_emulator_ddl_commits_an_explicit_transaction_as_snowflake_does(
     snowflake_emulator: SnowflakeEmulator, autocommit: bool

@@ -16,6 +16,7 @@ emulator is active) or by wrapping a fakesnow function; production code paths ar
 | ``SHOW SCHEMAS LIKE`` ignores LIKE                            | ``EmulatorCursor._transform``                  |
 | ``DESCRIBE TABLE DB.S.T`` fails without a current database    | ``describe_table``                             |
 | ``ALTER TABLE .. SWAP WITH`` does not parse                   | ``EmulatorCursor._swap_tables``                |
+| ``RENAME TO`` another schema renames the table in place       | ``EmulatorCursor._refuse_a_move`` (refused)    |
 | DDL after an explicit ``BEGIN`` (autocommit on) stays in it   | ``EmulatorCursor._end_transaction_before_ddl`` |
 | connections must reach the emulator's catalog                 | ``emulator_connect`` (``FakeSnow.connect``)    |
 | no roles, users, ownership nor privileges                     | ``EmulatorConnection.access``, see below       |
@@ -183,6 +184,15 @@ def _swap_with(expression: exp.Expr) -> exp.SwapTable | None:
     return None
 
 
+def _renamed_to(expression: exp.Expr) -> exp.Table | None:
+    """The new name of ``ALTER TABLE .. RENAME TO <new name>``, else None."""
+    if isinstance(expression, exp.Alter):
+        for action in expression.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+                return action.this
+    return None
+
+
 def _status(message: str) -> exp.Expr:
     return sqlglot.parse_one(f"SELECT {_literal(message)} AS status", read="duckdb")
 
@@ -321,6 +331,8 @@ class EmulatorCursor(FakeSnowflakeCursor):
         if swap := _swap_with(transformed):
             self._swap_tables(transformed.this, swap.this)
             return
+        if (new_name := _renamed_to(transformed)) is not None:
+            self._refuse_a_move(transformed.this, new_name)
         if _is_database_ddl(transformed, exp.Create):
             self._create_database(transformed, authorized.not_cloned)
             return
@@ -375,6 +387,17 @@ class EmulatorCursor(FakeSnowflakeCursor):
         self._commit_before_ddl()
         conn.catalog.swap_tables(names[0], names[1])
         super()._execute(_status("Statement executed successfully."))
+
+    def _refuse_a_move(self, table: exp.Table, new_name: exp.Table) -> None:
+        """``RENAME TO`` another schema moves the table in Snowflake; DuckDB would rename it where it is, so the
+        emulator refuses rather than leave it in the wrong schema."""
+        conn = self._conn
+
+        def schema_of(name: exp.Table) -> tuple[str, str]:
+            return (name.catalog or conn.database or "").upper(), (name.db or conn.schema or "").upper()
+
+        if (new_name.catalog or new_name.db) and schema_of(new_name) != schema_of(table):
+            raise NotImplementedError("the emulator renames a table within its own schema only (DuckDB cannot move it)")
 
     def _commit_before_ddl(self) -> None:
         """Snowflake commits an open transaction before any DDL; fakesnow does so in its own _execute."""
