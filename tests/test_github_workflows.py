@@ -446,6 +446,8 @@ class Event:
     failing_jobs: set[str] = field(default_factory=set)  # calls of reusable workflows made to fail (the tests)
     missing_secrets: set[str] = field(default_factory=set)  # environment secrets not set (say the token, renamed)
     repository_secrets: dict[str, str] = field(default_factory=dict)  # more repository secrets (a misconfiguration)
+    # Repository variables beyond the stand-in Dagster+'s URL and the organization; None unsets one.
+    variables: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -530,9 +532,11 @@ def ci_init(argv: list[str], env: dict[str, str], event: Event) -> bool:
     if "--require-branch-deployment" in argv and not is_branch:
         return False
     store = state.FileStore(statedir=env["DAGSTER_BUILD_STATEDIR"])
+    # init_impl: DAGSTER_CLOUD_URL where set, else get_org_url(organization).
+    url = env.get("DAGSTER_CLOUD_URL") or f"https://{env['DAGSTER_CLOUD_ORGANIZATION']}.dagster.cloud"
     for location in load_dagster_cloud_yaml(yaml_path.read_text(encoding="utf-8")).locations:
         session = state.LocationState(
-            url=env["DAGSTER_CLOUD_URL"],
+            url=url,
             deployment_name=deployment,
             location_file=str(yaml_path),
             location_name=location.location_name,
@@ -748,9 +752,10 @@ def simulate(path: Path, event: Event, fake) -> Simulation:
     if not triggered(workflow["on"], event):
         return Simulation(triggered=False)
     sim = Simulation(triggered=True)
+    variables = {"DAGSTER_CLOUD_ORGANIZATION": "acme", "DAGSTER_CLOUD_URL": fake.url, **event.variables}
     base = {
         "github": github_context(event),
-        "vars": {"DAGSTER_CLOUD_ORGANIZATION": "acme"},
+        "vars": {name: value for name, value in variables.items() if value is not None},
         "secrets": {"GITHUB_TOKEN": "***"} if event.fork else {**REPOSITORY_SECRETS, **event.repository_secrets},
     }
     env = {k: interpolate(v, base) for k, v in workflow.get("env", {}).items()}
@@ -954,6 +959,76 @@ def test_main_fails_closed_without_the_production_token(fake_dagster_cloud):
     (annotation,) = [a for a in sim.annotations if a[0] == "credentials"]
     assert annotation[1] == "error"
     assert "The environment 'production' has no secret DAGSTER_CLOUD_API_TOKEN" in annotation[2]
+
+
+def test_an_unset_organization_fails_before_anything_is_deployed(fake_dagster_cloud):
+    """Without the organization's name or URL the CLI would be pointed at ``https://.dagster.cloud``."""
+    unset = {"DAGSTER_CLOUD_ORGANIZATION": None, "DAGSTER_CLOUD_URL": None}
+    sim = simulate(DEPLOY_WORKFLOW, Event("push", variables=unset), fake_dagster_cloud)
+
+    assert sim.results["credentials"] == "failure"
+    assert sim.deploys == []
+    (annotation,) = [a for a in sim.annotations if a[0] == "credentials"]
+    assert "Set the repository variable DAGSTER_CLOUD_ORGANIZATION" in annotation[2]
+
+
+@pytest.mark.parametrize(
+    ("variables", "organization"),
+    [
+        ({"DAGSTER_CLOUD_ORGANIZATION": "acme"}, "acme"),
+        ({"DAGSTER_CLOUD_ORGANIZATION": "acme", "DAGSTER_CLOUD_URL": "https://acme.eu.dagster.cloud"}, ""),
+    ],
+)
+def test_an_organization_in_another_region_is_reached_by_its_url_everywhere(variables, organization):
+    """The CLI reads DAGSTER_CLOUD_URL in `ci init` and `ci deploy`, but `ci branch-deployment` builds a US URL from
+    the organization first: where a URL is set, that step gets no organization."""
+    workflow = load(DEPLOY_WORKFLOW)
+    context = {"github": github_context(Event("pull_request", action="closed")), "vars": variables, "env": {}}
+    assert interpolate(workflow["env"]["DAGSTER_CLOUD_URL"], context) == variables.get("DAGSTER_CLOUD_URL", "")
+    (close,) = [s for _, s in all_steps(DEPLOY_WORKFLOW) if "--mark-closed" in s.get("with", {}).get("command", "")]
+    assert interpolate(close["env"]["DAGSTER_CLOUD_ORGANIZATION"], context) == organization
+
+
+def load_launch_script():
+    """deploy/ci/launch_run.py as a module (its sibling on the path, as when run as a script)."""
+    import importlib.util
+
+    if str(ROOT / "deploy" / "ci") not in sys.path:
+        sys.path.append(str(ROOT / "deploy" / "ci"))
+    spec = importlib.util.spec_from_file_location("launch_run", ROOT / LAUNCH_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def launcher_budget(*envs: dict[str, Any]) -> int:
+    """The launch scripts' budget a step runs with: LAUNCH_RUN_TIMEOUT_SECONDS, set explicitly (the default of 30
+    minutes would be the step's business to know)."""
+    for env in envs:
+        if "LAUNCH_RUN_TIMEOUT_SECONDS" in (env or {}):
+            return int(env["LAUNCH_RUN_TIMEOUT_SECONDS"])
+    raise AssertionError("a launch step without LAUNCH_RUN_TIMEOUT_SECONDS")
+
+
+def test_launch_steps_outlast_the_launchers_budget_and_jobs_outlast_their_steps():
+    """GitHub stops a step at its timeout-minutes without a word from the script: each launch step allows the
+    script's whole budget plus one CLI call and a minute, and each job the sum of its steps' timeouts."""
+    script = load_launch_script()
+    workflow = load(DEPLOY_WORKFLOW)
+    checked = 0
+    for job_id, job in workflow["jobs"].items():
+        step_minutes = 0
+        for step in job.get("steps", []):
+            step_minutes += step.get("timeout-minutes", 0)
+            if not re.search(r"launch_run\.py|launch_changed_assets\.py", step.get("run", "")):
+                continue
+            budget = launcher_budget(step.get("env"), job.get("env"), workflow.get("env"))
+            needed = budget + script.DEFAULT_CALL_TIMEOUT_SECONDS + 60
+            assert step.get("timeout-minutes", 0) * 60 >= needed, (job_id, step["name"], needed)
+            checked += 1
+        assert job.get("timeout-minutes", 360) >= step_minutes, job_id
+    assert checked == 2
 
 
 @pytest.mark.parametrize("action", [*PR_OPEN_ACTIONS, "closed"])

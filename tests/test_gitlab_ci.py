@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,44 @@ def test_rule_evaluator():
     assert evaluate_rule('$A == "x" && ($MISSING == null || $EMPTY)', variables)
     with pytest.raises(ValueError, match="cannot parse"):
         evaluate_rule("$A =~ /x/", variables)
+
+
+def test_a_pipeline_of_a_fork_merge_request_run_in_this_project_is_marked_with_a_warning():
+    fork = {**MERGE_REQUEST, **MR_TOKENS, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "9", "CI_MERGE_REQUEST_PROJECT_ID": "7"}
+    own = {**fork, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "7"}
+    assert "fork-merge-request-warning" in pipeline(fork)
+    assert "fork-merge-request-warning" not in pipeline(own)
+    job = resolved_jobs()["fork-merge-request-warning"]
+    assert job["rules"][0]["allow_failure"] is True, "a warning: the pipeline goes on"
+    assert job["script"][-1] == "exit 1"
+    assert "DAGSTER_CLOUD_BRANCH_DEPLOYMENT_TOKEN" in job["script"][0]
+
+
+def test_the_data_diff_job_outlasts_its_launches():
+    """GitLab stops a job at its timeout without a word from the scripts: the job allows each launcher invocation its
+    whole budget plus one CLI call and a minute, and ten minutes for the rest."""
+    job = resolved_jobs()["data-diff"]
+    launches = len(re.findall(r"launch_run\.py|launch_changed_assets\.py", script_text(job)))
+    budget = int(job["variables"]["LAUNCH_RUN_TIMEOUT_SECONDS"])
+    minutes = int(job["timeout"].removesuffix("m"))
+    assert launches == 2
+    assert minutes * 60 >= launches * (budget + 300 + 60) + 600
+
+
+def test_the_close_job_reaches_an_organization_by_its_url_where_one_is_set():
+    """`ci branch-deployment` prefers the organization (a US URL) to DAGSTER_CLOUD_URL: run the job's script with a
+    recording `dagster-cloud` and see what it was given."""
+    script = "\n".join(resolved_jobs()["close-branch-deployment"]["script"])
+    recorder = '#!/bin/sh\necho "org=${DAGSTER_CLOUD_ORGANIZATION:-} url=${DAGSTER_CLOUD_URL:-}"\n'
+    with tempfile.TemporaryDirectory() as bin_dir:
+        Path(bin_dir, "dagster-cloud").write_text(recorder, encoding="utf-8")
+        Path(bin_dir, "dagster-cloud").chmod(0o755)
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "DAGSTER_PROJECT_DIR": ".", "DAGSTER_CLOUD_ORGANIZATION": "acme"}
+        us = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True)
+        eu_env = {**env, "DAGSTER_CLOUD_URL": "https://acme.eu.dagster.cloud"}
+        eu = subprocess.run(["bash", "-c", script], env=eu_env, capture_output=True, text=True, check=True)
+    assert us.stdout.strip() == "org=acme url="
+    assert eu.stdout.strip() == "org= url=https://acme.eu.dagster.cloud"
 
 
 def test_a_merge_request_deploys_its_branch_deployment_and_never_production():

@@ -83,6 +83,8 @@ RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Status queries that may fail in a row before the run counts as unreadable (the CLI retries each one already).
 STATUS_ERRORS_ALLOWED = 5
+# The longest a CLI call may take by default (LAUNCH_RUN_CALL_TIMEOUT_SECONDS): its own HTTP retries take far less.
+DEFAULT_CALL_TIMEOUT_SECONDS = 300
 # A CLI call is never cut shorter than this, however little of the budget is left: its own HTTP retries need it.
 SHORTEST_CALL_SECONDS = 30
 # The tag that names each launch (see the module docstring), and how many of its runs a lookup reads.
@@ -128,7 +130,7 @@ class Timing:
     interval: float
     timeout: float
     retry_delay: float
-    call_timeout: float = 300
+    call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS
     # time.monotonic() when the budget ends; set once, when the invocation starts.
     deadline: float = 0.0
 
@@ -191,7 +193,7 @@ def timing_from_environment() -> Timing:
         interval=seconds("LAUNCH_RUN_INTERVAL_SECONDS", 10, 0),
         timeout=timeout,
         retry_delay=seconds("LAUNCH_RUN_RETRY_DELAY_SECONDS", 60, 0),
-        call_timeout=seconds("LAUNCH_RUN_CALL_TIMEOUT_SECONDS", 300, 1),
+        call_timeout=seconds("LAUNCH_RUN_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, 1),
         deadline=time.monotonic() + timeout,
     )
 
