@@ -36,6 +36,7 @@ from hn_assets.assets import (
     fetch_problems,
     versioned_asset,
 )
+from hn_assets.history_partitions import HOURLY
 from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata
 from hn_core import HNClient
 from hn_core.client import FetchResult
@@ -61,8 +62,6 @@ from hn_core.warehouse_query import WarehouseQuery
 HISTORY_GROUP = "hacker_news_history"
 #: Every run that fetches from the HN API for the history holds a slot of this pool (see the module docstring).
 HN_API_POOL = "hn_api"
-#: Hour of the first HN item (id 1, 2006-10-09 18:21:51 UTC): the history can go back to the very beginning.
-HOURLY = dg.HourlyPartitionsDefinition(start_date="2006-10-09-18:00", timezone="UTC")
 #: How Dagster's partition where-clauses write their bounds, and how queries here write an hour.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 HISTORY_TABLE = "item_history"

@@ -7,6 +7,7 @@ asks for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +23,16 @@ if TYPE_CHECKING:
 STANDING_DATABASES: tuple[str, ...] = ("PRODUCTION", "STAGING", "LOCAL")
 
 
+#: The generated items' times start in November 2023 (hn_core.fixtures): the tests' history starts before them.
+TEST_HISTORY_START = "2023-11-01-00:00"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """fakesnow reads every result through DuckDB's DB-API Arrow export, which DuckDB 2 warns about."""
+    """fakesnow reads every result through DuckDB's DB-API Arrow export, which DuckDB 2 warns about. The history's
+    first hour is read when hn_assets is imported (and by every process a test starts): set it for the generated
+    items before any of them."""
     config.addinivalue_line("filterwarnings", "ignore:Arrow output on a DB-API result makes an extra copy:UserWarning")
+    os.environ.setdefault("HN_HISTORY_START", TEST_HISTORY_START)
 
 
 @pytest.fixture
