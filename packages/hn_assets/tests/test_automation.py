@@ -55,6 +55,8 @@ def test_only_production_definitions_start_anything_by_themselves(
         SCHEDULES, expected
     )
     assert repository.sensor_defs == [], "no sensor, not even Dagster's default automation condition sensor"
+    said = "Running from the first deploy" if environment == "production" else f"Stopped here ({environment})"
+    assert all(said in schedule.description for schedule in repository.schedule_defs), "the UI says so up front"
     graph = repository.asset_graph
     assert all(graph.get(key).automation_condition is None for key in graph.get_all_asset_keys())
     assert all(graph.get_check_spec(key).automation_condition is None for key in graph.asset_check_keys)

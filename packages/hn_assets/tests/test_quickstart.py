@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 import pytest
 from dagster._cli.utils import get_possibly_temporary_instance_for_cli
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
 from hn_assets.quickstart import ROOT_MARKERS, main
 
@@ -58,11 +59,22 @@ def test_quickstart_explains_its_tables_and_keeps_its_run_in_the_project_instanc
     assert "Fetched 80/80 items" in printed.err
     assert "DEBUG" not in printed.err, "INFO events only, unless --verbose"
     assert "HN_API_BASE_URL" not in os.environ, "the offline server's URL must not outlive it"
+    assert "under the job refresh_hacker_news" in printed.out
+    assert "HN_API_BASE_URL=http://127.0.0.1:8765 uv run dg dev --use-active-venv" in printed.out
     assert (checkout / ".dagster_home" / "storage").is_dir()
     os.chdir(checkout)
     with get_possibly_temporary_instance_for_cli("test", logger=logging.getLogger("test")) as instance:
         runs = instance.get_runs()
         assert [(run.job_name, run.status) for run in runs] == [("refresh_hacker_news", dg.DagsterRunStatus.SUCCESS)]
+        # What the job's pages in the UI ask for: its runs in the location hn_assets, by the repository label tag
+        # (dagster_graphql/schema/pipelines/pipeline.py, GraphenePipeline.resolve_runs).
+        in_location = instance.get_runs(
+            dg.RunsFilter(job_name="refresh_hacker_news", tags={REPOSITORY_LABEL_TAG: "__repository__@hn_assets"})
+        )
+        assert [run.run_id for run in in_location] == [runs[0].run_id]
+        assert runs[0].remote_job_origin.location_name == "hn_assets"
+        read_from = runs[0].run_config["resources"]["hn_client"]["config"]["base_url"]
+        assert read_from.startswith("http://127.0.0.1:"), "the run's config says which API it read"
         materialized = instance.fetch_materializations(dg.AssetKey("items"), limit=1).records[0]
         assert materialized.asset_materialization.metadata["dagster/row_count"].value == rows["ITEMS"]
         assert instance.event_log_storage.get_concurrency_info("hacker_news_tables").slot_count == 1

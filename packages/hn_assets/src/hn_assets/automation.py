@@ -5,7 +5,7 @@
   ``RUNNING`` from the first deploy (their default status: nobody has to remember to switch them on), and
   ``item_history`` has a freshness policy: an hour is late if nothing was materialized by half past.
 - **staging, local and branch deployments**: the same schedules exist, so their runs can be previewed ("Test
-  schedule" in the UI) and a release rehearsed, but they are ``STOPPED``: no run starts unless someone starts it.
+  tick result" in the UI) and a release rehearsed, but they are ``STOPPED``: no run starts unless someone starts it.
   Staging is where a release is tried against its own copy of the warehouse; refreshing that copy every hour would
   double the load on the HN API and the warehouse for data nobody reads. A branch deployment lives as long as its
   pull request and writes its clone only when someone asks it to. No freshness policy there either: nothing refreshes
@@ -38,8 +38,18 @@ def runs_on_its_own(target: Target) -> bool:
     return target.environment is Environment.PRODUCTION
 
 
+def where_it_runs(target: Target) -> str:
+    """The sentence each schedule's description ends with: whether it starts runs here, and why."""
+    if runs_on_its_own(target):
+        return "Running from the first deploy in production."
+    return (
+        f"Stopped here ({target.environment.value}): schedules start runs on their own in production only. "
+        "Preview a tick, or start the schedule here by hand."
+    )
+
+
 def schedules(target: Target) -> list[dg.ScheduleDefinition]:
-    """The hourly schedules, ``RUNNING`` in production and ``STOPPED`` everywhere else."""
+    """The hourly schedules, ``RUNNING`` in production and ``STOPPED`` everywhere else, each saying which."""
     status = dg.DefaultScheduleStatus.RUNNING if runs_on_its_own(target) else dg.DefaultScheduleStatus.STOPPED
     return [
         dg.build_schedule_from_partitioned_job(
@@ -47,7 +57,7 @@ def schedules(target: Target) -> list[dg.ScheduleDefinition]:
             name="item_history_hourly",
             minute_of_hour=5,
             default_status=status,
-            description="At five past every hour, the hour that has just ended.",
+            description=f"At five past every hour, the hour that has just ended. {where_it_runs(target)}",
         ),
         dg.ScheduleDefinition(
             name="refresh_hacker_news_hourly",
@@ -55,7 +65,9 @@ def schedules(target: Target) -> list[dg.ScheduleDefinition]:
             cron_schedule="15 * * * *",
             execution_timezone="UTC",
             default_status=status,
-            description="At a quarter past every hour, the N most recent items, comments and stories.",
+            description=(
+                f"At a quarter past every hour, the N most recent items, comments and stories. {where_it_runs(target)}"
+            ),
         ),
     ]
 

@@ -26,22 +26,32 @@ def defs() -> dg.Definitions:
     return location_definitions(resolve_target(os.environ), os.environ)
 
 
+def source(target: Target, resources: Mapping[str, object]) -> str:
+    """Where this location reads and writes, as its jobs' descriptions say it: the UI shows a resource's default
+    base URL as blank, and a newcomer who ran the offline quick start should see that the UI reads the public API
+    unless told otherwise."""
+    client = resources["hn_client"]
+    base_url = getattr(client, "base_url", "")
+    return f"Here ({target.description}) it reads the HN API at {base_url} (`HN_API_BASE_URL`)."
+
+
 def location_definitions(
     target: Target, env: Mapping[str, str], latest: Sequence[dg.AssetsDefinition] = (items, comments, stories)
 ) -> dg.Definitions:
     """The location on ``target``; ``latest`` replaces the guide's three assets (a rehearsed change does)."""
     assets = dg.map_asset_specs(lambda spec: spec.merge_attributes(kinds={target.store.value}), list(latest))
+    resources = build_resources(target, env)
     latest_defs = dg.Definitions(
         assets=assets,
         asset_checks=ALL_CHECKS,
-        resources=build_resources(target, env),
+        resources=resources,
         jobs=[
             dg.define_asset_job(
                 REFRESH_JOB,
                 selection=dg.AssetSelection.groups(GROUP),
                 description=(
                     "Fetch the N most recent Hacker News items (`base_item_id` in the `items` config) and replace "
-                    "`items`, `comments` and `stories` with them, checks included."
+                    f"`items`, `comments` and `stories` with them, checks included. {source(target, resources)}"
                 ),
             )
         ],

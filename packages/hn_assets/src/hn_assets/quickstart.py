@@ -2,9 +2,12 @@
 
 It serves generated items from the offline HN API on 127.0.0.1, loads this location exactly as `dg dev` would in
 the local environment, and runs `refresh_hacker_news` on the project's Dagster instance, the one `dg dev` and
-`dagster dev` use from the repository root (configured by its `dagster.yaml`, stored in `.dagster_home/`), so the
-run and its metadata are in the UI afterwards. It ends with the row count of each table and what the fetch left
-out, or with one line saying why the run failed.
+`dagster dev` use from the repository root (configured by its `dagster.yaml`, stored in `.dagster_home/`). The run
+is created as the UI would create it, with the origin of the code location `hn_assets` (the tag
+`.dagster/repository` that the job's pages filter on), so the UI lists it under `refresh_hacker_news`, on the
+Overview and the timeline, and re-executes it as that job. It ends with the row count of each table and what the
+fetch left out, or with one line saying why the run failed, then the command that opens the UI on the same offline
+data.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -21,12 +25,27 @@ from unittest import mock
 import dagster as dg
 import duckdb
 from dagster._cli.utils import get_possibly_temporary_instance_for_cli  # what `dg dev` and `dagster dev` use
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from hn_core.environment import Environment, Store, resolve_target
 from hn_core.fixtures import generate_items
 from hn_core.offline_server import OfflineHNAPI, serve_in_thread
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
+#: The code location as workspace.yaml and the dg project name it: module, attribute, location.
+LOCATION_MODULE, LOCATION_ATTRIBUTE, LOCATION_NAME = "hn_assets.definitions", "defs", "hn_assets"
+#: Definitions(...) has one repository, Dagster's singleton.
+REPOSITORY_NAME = "__repository__"
+JOB_NAME = "refresh_hacker_news"
+#: The offline HN API's port in the README's commands.
+OFFLINE_PORT = 8765
 MAX_FIXTURE_SIZE = 1_000_000
 #: Files that mark the repository root, where `dg dev` runs and whose dagster.yaml configures the instance.
 ROOT_MARKERS = ("dg.toml", "dagster.yaml")
@@ -96,12 +115,40 @@ def prepare_pools(instance: dg.DagsterInstance, definitions: dg.Definitions) -> 
         instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
 
 
+def run_in_location(
+    instance: dg.DagsterInstance, definitions: dg.Definitions, run_config: Mapping[str, object]
+) -> dg.JobExecutionResult:
+    """Run the job in this process, recorded as a run of the code location ``hn_assets``.
+
+    ``execute_in_process`` records a run without a code location: the UI shows it in the Runs list only, and offers
+    to re-execute it as "a different version" of the job. Here the run carries the origin `dg dev` gives the
+    location (its module and attribute, this interpreter, the repository root), as a launch from the UI would, and
+    then executes here, as ``execute_in_process`` does (``execute_run`` of the job in memory).
+    """
+    code_location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name=LOCATION_MODULE,
+            attribute=LOCATION_ATTRIBUTE,
+            working_directory=os.getcwd(),
+        ),
+        location_name=LOCATION_NAME,
+    )
+    job = definitions.resolve_job_def(JOB_NAME)
+    run = instance.create_run_for_job(
+        job_def=job,
+        run_config=run_config,
+        remote_job_origin=RemoteJobOrigin(RemoteRepositoryOrigin(code_location, REPOSITORY_NAME), JOB_NAME),
+    )
+    return execute_run(InMemoryJob(job), run, instance)
+
+
 def row_counts(path: str, schema: str) -> dict[str, int]:
     with duckdb.connect(path, read_only=True) as connection:
         return {table: connection.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0] for table in TABLES}
 
 
-def failure_line(result: dg.ExecuteInProcessResult) -> str:
+def failure_line(result: dg.JobExecutionResult) -> str:
     """Why the run failed, in one line: the first failed step's own message."""
     for event in result.get_step_failure_events():
         failure = event.event_specific_data
@@ -116,7 +163,7 @@ def failure_line(result: dg.ExecuteInProcessResult) -> str:
     return "see the run's log in the UI"
 
 
-def summary(result: dg.ExecuteInProcessResult, target_path: str, schema: str, count: int) -> str:
+def summary(result: dg.JobExecutionResult, target_path: str, schema: str, count: int) -> str:
     fetched = result.asset_materializations_for_node("items")[0].metadata
     left_out = {key: fetched[f"{key}_count"].value for key in ("deleted", "missing", "failed")}
     lines = [f"Materialized the {count:,} most recent items into {target_path} (schema {schema}):"]
@@ -126,6 +173,15 @@ def summary(result: dg.ExecuteInProcessResult, target_path: str, schema: str, co
         f"answered with null; {left_out['failed']:,} ids failed."
     )
     return "\n".join(lines)
+
+
+def next_steps(fixture_size: int) -> str:
+    """How to open the UI on the offline API: without HN_API_BASE_URL the UI's runs would read the public API."""
+    return (
+        "Open the UI on an offline HN API (without HN_API_BASE_URL its runs read the public one):\n"
+        f"  uv run hn-api-server --port {OFFLINE_PORT} --items {fixture_size} &\n"
+        f"  HN_API_BASE_URL=http://127.0.0.1:{OFFLINE_PORT} uv run dg dev --use-active-venv"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,25 +207,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         definitions = defs()
         if instance.is_persistent:
             prepare_pools(instance, definitions)
-        result = definitions.resolve_job_def("refresh_hacker_news").execute_in_process(
-            run_config={
-                "ops": {"items": {"config": {"base_item_id": args.items}}},
-                "loggers": {"console": {"config": {"log_level": log_level}}},
-            },
-            instance=instance,
-            raise_on_error=False,
-        )
+        run_config = {
+            "ops": {"items": {"config": {"base_item_id": args.items}}},
+            # Written out, so that the run's config in the UI says which API it read.
+            "resources": {"hn_client": {"config": {"base_url": base_url}}},
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        }
+        result = run_in_location(instance, definitions, run_config)
         recorded = instance.is_persistent
     if not result.success:
         print(f"hn-quickstart: the run failed, nothing more was written: {failure_line(result)}")
         return 1
     print(summary(result, str(target.duckdb_path), target.schema, args.items))
     if recorded:
-        print(
-            f"Run {result.run_id[:8]} is in the project's Dagster instance: `uv run dg dev --use-active-venv` shows it."
-        )
+        print(f"Run {result.run_id[:8]} is in the project's Dagster instance, under the job {JOB_NAME}.")
     else:
         print(f"Run {result.run_id[:8]} ran on a throwaway instance: run from the repository root to keep it.")
+    print(next_steps(args.fixture_size))
     return 0
 
 
