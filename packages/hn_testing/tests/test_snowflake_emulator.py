@@ -28,8 +28,7 @@ from snowflake.connector import DictCursor
 from snowflake.connector.cursor import SnowflakeCursor
 from snowflake.connector.errors import ProgrammingError
 
-from hn_testing import _fakesnow_compat
-from hn_testing._emulator_catalog import EmulatorCatalog
+from hn_testing import _database_copies, _fakesnow_compat
 from hn_testing.plugin import STANDING_DATABASES
 from hn_testing.snowflake_emulator import SnowflakeEmulator, snowflake_emulator
 
@@ -277,7 +276,7 @@ def test_a_failed_create_or_replace_clone_leaves_the_database_as_it_was(
     def out_of_space(*args: object, **kwargs: object) -> None:
         raise duckdb.IOException("IO Error: No space left on device")
 
-    monkeypatch.setattr(EmulatorCatalog, "clone", out_of_space)
+    monkeypatch.setattr(_database_copies, "clone_database", out_of_space)
     with pytest.raises(duckdb.IOException, match="No space left on device"):
         execute(f"CREATE OR REPLACE DATABASE {CLONE} CLONE PRODUCTION")
 

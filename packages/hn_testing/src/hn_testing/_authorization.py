@@ -39,9 +39,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from hn_testing._access_control import AccessSession, no_current_context
+from hn_testing._access_session import AccessSession
 from hn_testing._access_statements import Securable, object_name
 from hn_testing._emulator_catalog import EmulatorCatalog
+from hn_testing._snowflake_errors import no_current_context
 
 Effect = Callable[[], None]
 

@@ -1,4 +1,4 @@
-"""Account-level state of the Snowflake emulator: which databases exist, when they were created, clone, drop.
+"""Account-level state of the Snowflake emulator: which databases exist, what is in them, when they were created.
 
 fakesnow maps every Snowflake database to an attached DuckDB catalog (an in-memory one, or the file
 ``<db_path>/<NAME>.db``) but keeps nothing about the database itself: it cannot drop one, clones only
@@ -10,14 +10,15 @@ for one emulator, working directly on fakesnow's shared DuckDB instance:
   ``INFORMATION_SCHEMA.DATABASES``;
 - each database also stores its own ``created_on`` in ``<DB>._fs_information_schema._emulator_created_on``
   so that it survives reopening a ``db_path`` and disappears with the database.
+
+Clones and swaps, which copy inside DuckDB, are in ``hn_testing._database_copies``.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,18 +47,18 @@ def is_database_sql(column: str) -> str:
 
 # fakesnow's global metadata about objects inside a database (VARCHAR lengths, table comments, file
 # formats), keyed by the database's name: copied by a clone, deleted by a drop.
-_CLONED_METADATA = {
+CLONED_METADATA = {
     "_fs_global._fs_information_schema._fs_columns_ext": "ext_table_catalog",
     "_fs_global._fs_information_schema._fs_tables_ext": "ext_table_catalog",
     "_fs_global._fs_information_schema._fs_file_formats": "database_name",
 }
 #: fakesnow's metadata about each table (VARCHAR lengths, comments), by catalog, schema and table name.
-_TABLE_METADATA = (
+TABLE_METADATA = (
     "_fs_global._fs_information_schema._fs_columns_ext",
     "_fs_global._fs_information_schema._fs_tables_ext",
 )
 # Stages are not cloned (Snowflake does not clone internal stages either), but go with their database.
-_DATABASE_METADATA = {**_CLONED_METADATA, "_fs_global._fs_information_schema._fs_stages": "database_name"}
+_DATABASE_METADATA = {**CLONED_METADATA, "_fs_global._fs_information_schema._fs_stages": "database_name"}
 
 # Backs every ``<DB>.INFORMATION_SCHEMA.DATABASES`` (all list the whole account, as in Snowflake).
 DATABASES_VIEW = "_fs_global._fs_information_schema.databases"
@@ -110,18 +111,18 @@ class EmulatorCatalog:
     def __init__(self, db_path: Path | None) -> None:
         self.db_path = db_path
         self._root: duckdb.DuckDBPyConnection | None = None
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._connections: weakref.WeakSet[ConnectionState] = weakref.WeakSet()
 
     # -- wiring -----------------------------------------------------------------------------------
 
     def bind(self, root: duckdb.DuckDBPyConnection) -> None:
         """Attach to fakesnow's DuckDB instance (idempotent) and load any databases already in db_path."""
-        with self._lock:
+        with self.lock:
             if self._root is root:
                 return
             self._root = root
-            with self._cursor() as cur:
+            with self.cursor() as cur:
                 cur.execute(
                     f"CREATE TABLE IF NOT EXISTS {REGISTRY_TABLE} "
                     "(database_name VARCHAR PRIMARY KEY, created_on TIMESTAMPTZ NOT NULL)"
@@ -141,7 +142,7 @@ class EmulatorCatalog:
                 connection.close()
 
     @contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A fresh DuckDB connection on the shared instance: its own autocommit, never a caller's transaction."""
         if self._root is None:
             raise RuntimeError("the emulator catalog is not bound to a fakesnow instance yet")
@@ -151,7 +152,7 @@ class EmulatorCatalog:
         finally:
             cur.close()
 
-    def _file(self, name: str) -> Path | None:
+    def file(self, name: str) -> Path | None:
         """Where fakesnow keeps a database when it persists to db_path (same naming as fakesnow)."""
         return self.db_path / f"{name}.db" if self.db_path else None
 
@@ -172,7 +173,7 @@ class EmulatorCatalog:
     def _attach(self, name: str, file: Path | None) -> None:
         """Attach a catalog and create fakesnow's per-database metadata, as fakesnow's CREATE DATABASE does."""
         location = str(file).replace("'", "''") if file else ":memory:"
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             cur.execute(f"ATTACH DATABASE '{location}' AS {quote(name)}")
             cur.execute(info_schema.per_db_creation_sql(name))
             cur.execute(macros.creation_sql(name))
@@ -181,7 +182,7 @@ class EmulatorCatalog:
 
     def names(self) -> list[str]:
         """Names of all databases, sorted."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT database_name FROM duckdb_databases() "
                 f"WHERE NOT internal AND {is_database_sql('database_name')} ORDER BY database_name"
@@ -194,7 +195,7 @@ class EmulatorCatalog:
 
     def created_on(self, name: str) -> datetime:
         """When a database was created (or cloned), as SHOW DATABASES reports it."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             row = cur.execute(f"SELECT created_on FROM {REGISTRY_TABLE} WHERE database_name = ?", [name]).fetchone()
         if row is None:
             raise KeyError(f"database {name!r} does not exist")
@@ -202,7 +203,7 @@ class EmulatorCatalog:
 
     def tables(self, database: str) -> set[str]:
         """Base tables of a database as ``SCHEMA.TABLE``, leaving out fakesnow's metadata schema."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT schema_name, table_name FROM duckdb_tables() "
                 "WHERE upper(database_name) = upper(?) AND schema_name != ?",
@@ -220,7 +221,7 @@ class EmulatorCatalog:
             return "schema"
         if table is None:
             return None
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             row = cur.execute(
                 "SELECT count(*) FROM ("
                 "SELECT database_name, schema_name, table_name AS name FROM duckdb_tables() UNION ALL "
@@ -232,7 +233,7 @@ class EmulatorCatalog:
 
     def relations(self, database: str, schema: str | None = None) -> list[tuple[str, str, str]]:
         """``(schema, name, kind)`` of every table ("TABLE") and view ("VIEW") of a database, or of one schema."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
                 "WHERE upper(database_name) = ? AND schema_name != ? AND (? IS NULL OR upper(schema_name) = ?) "
@@ -245,7 +246,7 @@ class EmulatorCatalog:
 
     def relation_kind(self, database: str, schema: str, name: str) -> str | None:
         """ "TABLE" or "VIEW" if ``database.schema.name`` exists, else None (one query: checked per statement)."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             row = cur.execute(
                 "SELECT 'TABLE' FROM duckdb_tables() WHERE upper(database_name) = ? AND upper(schema_name) = ? "
                 "AND upper(table_name) = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE NOT internal "
@@ -273,7 +274,7 @@ class EmulatorCatalog:
 
     def schemas(self, database: str) -> set[str]:
         """User schemas of a database (not DuckDB's ``main`` nor fakesnow's metadata schema)."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT schema_name FROM duckdb_schemas() WHERE upper(database_name) = upper(?) AND NOT internal "
                 "AND schema_name NOT IN ('main', ?)",
@@ -285,7 +286,7 @@ class EmulatorCatalog:
 
     def sync(self) -> None:
         """Register databases fakesnow attached by itself (e.g. on connect) and forget detached ones."""
-        with self._lock, self._cursor() as cur:
+        with self.lock, self.cursor() as cur:
             registered = {row[0] for row in cur.execute(f"SELECT database_name FROM {REGISTRY_TABLE}").fetchall()}
             attached = set(self.names())
             for name in registered - attached:
@@ -296,7 +297,7 @@ class EmulatorCatalog:
     def register(self, name: str, created_on: datetime | None = None) -> None:
         """Record a database's created_on: the given time, else the one persisted with it, else now."""
         table = f"{quote(name)}.{FS_INFORMATION_SCHEMA}.{CREATED_ON_TABLE}"
-        with self._lock, self._cursor() as cur:
+        with self.lock, self.cursor() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {table} (created_on TIMESTAMPTZ NOT NULL)")
             if created_on is None:
                 row = cur.execute(f"SELECT max(created_on) FROM {table}").fetchone()
@@ -322,220 +323,35 @@ class EmulatorCatalog:
 
     def create(self, name: str) -> None:
         """Create an empty database, created_on now."""
-        with self._lock:
-            self._attach(name, self._file(name))
+        with self.lock:
+            self._attach(name, self.file(name))
             self.register(name, datetime.now(UTC))
-
-    def clone(self, source: str, target: str, left_out: Collection[Securable] = ()) -> None:
-        """Create ``target`` as a full copy of ``source``: every schema, table (with rows) and view but ``left_out``.
-
-        ``left_out`` are schemas, tables and views of ``source`` that the cloning role may not clone (Snowflake's
-        clone holds only what its role may clone). DuckDB's ``COPY FROM DATABASE`` copies everything, including
-        fakesnow's metadata schema whose views name the source catalog, so that schema is rebuilt for the target
-        afterwards. Load history is not cloned (as in Snowflake). On failure the half-made target is dropped.
-        """
-        source = self.resolve(source)
-        with self._lock:
-            self._copy(source, target)
-            try:
-                with self._cursor() as cur:
-                    for securable in left_out:
-                        _drop_copied(cur, target, securable.parts[1:], securable.kind)
-                self.register(target, datetime.now(UTC))
-            except Exception:
-                self._drop(target)
-                raise
-
-    def replace_with_clone(self, source: str, target: str, left_out: Collection[Securable] = ()) -> None:
-        """``CREATE OR REPLACE DATABASE target CLONE source``, atomic as in Snowflake.
-
-        "CREATE OR REPLACE <object> statements are atomic. That is, when an object is replaced, the old object is
-        deleted and the new object is created in a single transaction."
-        (https://docs.snowflake.com/en/sql-reference/sql/create-database, .../create-clone, usage notes). DuckDB
-        cannot rename an attached database nor hold two in one transaction, so the clone is first built as a
-        staging database: whatever fails there (reading the source, running out of space) leaves ``target`` as it
-        was. Only then is ``target`` dropped and the finished staging database copied into its place.
-        """
-        staging = STAGING_PREFIX + target
-        with self._lock:
-            if staging in self._attached():
-                self._drop(staging)
-            self.clone(source, staging, left_out)
-            try:
-                self._drop(self.resolve(target))
-                self._copy(staging, target)
-                self.register(target, datetime.now(UTC))
-            finally:
-                self._drop(staging)
-
-    def _copy(self, source: str, target: str) -> None:
-        """Attach ``target`` and copy every schema, table and view of ``source`` into it, with fakesnow's metadata.
-
-        On failure the half-made target is dropped.
-        """
-        file = self._file(target)
-        location = str(file).replace("'", "''") if file else ":memory:"
-        with self._cursor() as cur:
-            cur.execute(f"ATTACH DATABASE '{location}' AS {quote(target)}")
-        try:
-            with self._cursor() as cur:
-                cur.execute(f"COPY FROM DATABASE {quote(source)} TO {quote(target)}")
-                cur.execute(f"DROP SCHEMA {quote(target)}.{FS_INFORMATION_SCHEMA} CASCADE")
-                cur.execute(info_schema.per_db_creation_sql(target))
-                cur.execute(macros.creation_sql(target))
-                for table, column in _CLONED_METADATA.items():
-                    columns = [r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()]
-                    select = ", ".join("?" if c == column else quote(c) for c in columns)
-                    cur.execute(
-                        f"INSERT INTO {table} SELECT {select} FROM {table} WHERE {quote(column)} = ?",
-                        [target, source],
-                    )
-        except Exception:
-            self._drop(target)
-            raise
-
-    def clone_schema(
-        self, database: str, source: str, target: str, *, replace: bool = False, left_out: Collection[Securable] = ()
-    ) -> None:
-        """Create schema ``target`` of ``database`` as a copy of schema ``source``: every table, with its rows.
-
-        Snowflake clones a schema's tables, views and other objects zero-copy; the emulator copies the tables (their
-        VARCHAR lengths and comments too, from fakesnow's metadata) and recreates the views from their definitions
-        (a name they qualify still points where it pointed, as in Snowflake), except the tables and views in
-        ``left_out`` (those the cloning role may not clone). With ``replace`` an existing ``target`` is dropped in
-        the same DuckDB transaction, so a failed clone leaves it as it was ("CREATE OR REPLACE <object> statements
-        are atomic", https://docs.snowflake.com/en/sql-reference/sql/create-clone, usage notes).
-        """
-        database = self.resolve(database)
-        prefix = f"{quote(database)}.{quote(source)}"
-        skipped = {securable.short_name for securable in left_out}
-        with self._lock, self._cursor() as cur:
-            kinds = cur.execute(
-                "SELECT table_name, table_type FROM information_schema.tables "
-                "WHERE table_catalog = ? AND table_schema = ? ORDER BY table_name",
-                [database, source],
-            ).fetchall()
-            if source.upper() not in {schema.upper() for schema in self.schemas(database)}:
-                raise KeyError(f"schema {database}.{source} does not exist")
-            views = dict(
-                cur.execute(
-                    "SELECT table_name, view_definition FROM information_schema.views "
-                    "WHERE table_catalog = ? AND table_schema = ?",
-                    [database, source],
-                ).fetchall()
-            )
-            cur.execute("BEGIN")
-            try:
-                if replace:
-                    cur.execute(f"DROP SCHEMA IF EXISTS {quote(database)}.{quote(target)} CASCADE")
-                cur.execute(f"CREATE SCHEMA {quote(database)}.{quote(target)}")
-                for table, kind in kinds:
-                    if table.upper() in skipped:
-                        continue
-                    created = f"{quote(database)}.{quote(target)}.{quote(table)}"
-                    if kind == "VIEW":
-                        query = re.split(r"\bAS\b", views[table], maxsplit=1, flags=re.IGNORECASE)[1]  # DuckDB keeps
-                        cur.execute(f"CREATE VIEW {created} AS {query.strip().rstrip(';')}")  # the whole CREATE VIEW
-                    else:
-                        cur.execute(f"CREATE TABLE {created} AS SELECT * FROM {prefix}.{quote(table)}")
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
-            for metadata in _TABLE_METADATA:  # fakesnow's own catalog: a transaction of its own
-                where = "WHERE ext_table_catalog = ? AND ext_table_schema = ?"
-                cur.execute(f"DELETE FROM {metadata} {where}", [database, target])  # a replaced schema's
-                columns = [r[0] for r in cur.execute(f"DESCRIBE {metadata}").fetchall()]
-                select = ", ".join("?" if c == "ext_table_schema" else quote(c) for c in columns)
-                cur.execute(
-                    f"INSERT INTO {metadata} SELECT {select} FROM {metadata} "
-                    "WHERE ext_table_catalog = ? AND ext_table_schema = ? AND upper(ext_table_name) NOT IN "
-                    f"(SELECT unnest(?::VARCHAR[]))",
-                    [target, database, source, sorted(skipped)],
-                )
-
-    def swap_tables(self, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
-        """``ALTER TABLE first SWAP WITH second``: the two tables exchange names, in one DuckDB transaction.
-
-        Both are ``(database, schema, table)`` as stored. Snowflake swaps across schemas too; every swap the
-        platform runs is inside one schema, and DuckDB cannot rename into another schema, so that is refused.
-        fakesnow's column metadata (VARCHAR lengths, comments) is exchanged afterwards, in its own catalog.
-        """
-        (database, schema, table), (other_database, other_schema, other) = first, second
-        if (database.upper(), schema.upper()) != (other_database.upper(), other_schema.upper()):
-            raise NotImplementedError("the emulator swaps tables of one schema only")
-        parking = f"_emulator_swap_{table}"
-        prefix = f"{quote(database)}.{quote(schema)}"
-        with self._lock, self._cursor() as cur:
-            cur.execute("BEGIN")
-            try:
-                cur.execute(f"ALTER TABLE {prefix}.{quote(table)} RENAME TO {quote(parking)}")
-                cur.execute(f"ALTER TABLE {prefix}.{quote(other)} RENAME TO {quote(table)}")
-                cur.execute(f"ALTER TABLE {prefix}.{quote(parking)} RENAME TO {quote(other)}")
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
-            for metadata in _TABLE_METADATA:
-                where = "ext_table_catalog = ? AND ext_table_schema = ? AND ext_table_name = ?"
-                for old, new in ((table, parking), (other, table), (parking, other)):
-                    cur.execute(f"UPDATE {metadata} SET ext_table_name = ? WHERE {where}", [new, database, schema, old])
 
     def drop(self, name: str) -> None:
         """Drop a database with all its schemas and tables, its file and fakesnow's metadata about it.
 
         Connections whose current database it was lose their current database, as Snowflake sessions do.
         """
-        with self._lock:
-            self._drop(self.resolve(name))
+        with self.lock:
+            self.drop_attached(self.resolve(name))
 
-    def _drop(self, actual: str) -> None:
-        """Drop the attached catalog ``actual`` (its stored spelling), a database or a staging one."""
-        with self._lock:
+    def drop_attached(self, actual: str) -> None:
+        """Drop the attached catalog ``actual`` (its stored spelling): a database, or one being built by a copy."""
+        with self.lock:
             for connection in list(self._connections):
                 if connection.database and connection.database.upper() == actual.upper():
                     connection.forget_database()
-            with self._cursor() as cur:
+            with self.cursor() as cur:
                 cur.execute(f"DETACH DATABASE IF EXISTS {quote(actual)}")
                 for table, column in _DATABASE_METADATA.items():
                     cur.execute(f"DELETE FROM {table} WHERE {quote(column)} = ?", [actual])
                 cur.execute(f"DELETE FROM {REGISTRY_TABLE} WHERE database_name = ?", [actual])
-            if file := self._file(actual):
+            if file := self.file(actual):
                 for path in (file, file.with_name(file.name + ".wal")):
                     with suppress(FileNotFoundError):
                         path.unlink()
 
-    def _attached(self) -> set[str]:
+    def attached(self) -> set[str]:
         """Every attached catalog, staging ones included."""
-        with self._cursor() as cur:
+        with self.cursor() as cur:
             return {row[0] for row in cur.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
-
-
-def _drop_copied(cur: duckdb.DuckDBPyConnection, database: str, parts: Sequence[str], kind: str) -> None:
-    """Drop one copied schema, table or view (``parts`` without the database) and fakesnow's metadata about it."""
-    schema, *name = parts
-    found = cur.execute(
-        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND upper(schema_name) = ?",
-        [database, schema.upper()],
-    ).fetchone()
-    if found is None:
-        return
-    stored_schema = found[0]
-    where = "ext_table_catalog = ? AND ext_table_schema = ?"
-    if kind == "SCHEMA":
-        cur.execute(f"DROP SCHEMA {quote(database)}.{quote(stored_schema)} CASCADE")
-        for metadata in _TABLE_METADATA:
-            cur.execute(f"DELETE FROM {metadata} WHERE {where}", [database, stored_schema])
-        return
-    relation = cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-        "AND upper(table_name) = ?",
-        [database, stored_schema, name[0].upper()],
-    ).fetchone()
-    if relation is None:
-        return
-    cur.execute(f"DROP {kind} {quote(database)}.{quote(stored_schema)}.{quote(relation[0])}")
-    for metadata in _TABLE_METADATA:
-        cur.execute(
-            f"DELETE FROM {metadata} WHERE {where} AND ext_table_name = ?", [database, stored_schema, relation[0]]
-        )

@@ -1,4 +1,5 @@
-"""Snowflake's wording for errors that fakesnow reports in DuckDB's words.
+"""Snowflake's wording for the errors the emulator raises: those fakesnow reports in DuckDB's words, and access
+control's refusals.
 
 Callers match on Snowflake's messages, e.g. dagster's ``SnowflakeDbClient.delete_table_slice`` ignores the
 error of its pre-write ``DELETE`` only if it says "does not exist or not authorized".
@@ -7,11 +8,14 @@ error of its pre-write ``DELETE`` only if it says "does not exist or not authori
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from snowflake.connector.errors import ProgrammingError
 from sqlglot import exp
 
-from hn_testing._emulator_catalog import EmulatorCatalog
+if TYPE_CHECKING:
+    from hn_testing._access_statements import Securable
+    from hn_testing._emulator_catalog import EmulatorCatalog
 
 
 def does_not_exist(kind: str, name: str) -> ProgrammingError:
@@ -80,4 +84,39 @@ def already_exists(name: str) -> ProgrammingError:
     """Snowflake's error for creating an object that exists, without OR REPLACE or IF NOT EXISTS."""
     return ProgrammingError(
         msg=f"SQL compilation error:\nObject '{name}' already exists.", errno=2002, sqlstate="42710"
+    )
+
+
+def insufficient_privileges(securable: Securable) -> ProgrammingError:
+    """Snowflake's refusal of a statement on an object the role can see but may not operate on."""
+    return ProgrammingError(
+        msg=f"SQL access control error:\nInsufficient privileges to operate on {securable.kind.lower()} "
+        f"'{securable.short_name}'",
+        errno=3001,
+        sqlstate="42501",
+    )
+
+
+def hidden(securable: Securable, *, reading: bool = False) -> ProgrammingError:
+    """Snowflake's answer for an object the role has no privilege on: as if it did not exist."""
+    kind = "Object" if reading and securable.kind in ("TABLE", "VIEW") else securable.kind.capitalize()
+    return does_not_exist(kind, securable.name)
+
+
+def no_current_context() -> ProgrammingError:
+    """Snowflake's refusal to USE a database, schema or warehouse the role may not use."""
+    return ProgrammingError(
+        msg="SQL compilation error:\nObject does not exist, or operation cannot be performed.",
+        errno=2043,
+        sqlstate="02000",
+    )
+
+
+def no_active_warehouse() -> ProgrammingError:
+    """Snowflake's refusal of a query or DML in a session without a warehouse it may use."""
+    return ProgrammingError(
+        msg="No active warehouse selected in the current session.  Select an active warehouse with the "
+        "'use warehouse' command.\n",
+        errno=606,
+        sqlstate="57P03",
     )
