@@ -15,8 +15,9 @@ Behaviour that differs from a default ``fakesnow.patch()`` on purpose, to match 
 
 See ``hn_testing._fakesnow_compat`` for every patch and why it exists.
 
-Access control (the model and its limits: ``hn_testing._access_control``; per statement:
-``hn_testing._authorization``):
+Access control (the account's roles, users, owners and grants: ``hn_testing._access_control``; a connection's active
+roles and checks: ``hn_testing._access_session``; what each statement needs: ``hn_testing._authorization``; ``USE
+ROLE``, ``GRANT`` and the like: ``hn_testing._access_statement_runner``; what is not emulated: LIMITS below):
 
 - The account starts with Snowflake's system roles and one user, ``ADMIN`` (``ACCOUNTADMIN``). Provision it with
   SQL run as that user (``run_script``), e.g. the repository's ``deploy/snowflake/`` (fixture
@@ -31,6 +32,8 @@ Access control (the model and its limits: ``hn_testing._access_control``; per st
 - A statement the session may not run fails before it runs, as Snowflake words it: ``does not exist or not
   authorized`` for objects the role holds no privilege on, ``Insufficient privileges to operate on <kind>
   '<name>'`` for those it can see, and ``No active warehouse selected`` for a query without a usable warehouse.
+- A ``CREATE`` statement is authorized by the primary role alone, any other statement by every active role; a
+  database or schema clone holds only what the cloning role may clone, and ``CREATE OR REPLACE`` is atomic.
 
 What a test must know (DuckDB underneath, not Snowflake):
 
@@ -44,13 +47,49 @@ What a test must know (DuckDB underneath, not Snowflake):
 - Column types written by ``write_pandas``: NUMBER(38,0), FLOAT, VARCHAR(16777216), BOOLEAN,
   TIMESTAMP_NTZ(9) / TIMESTAMP_TZ(9).
 - ``SELECT *`` returns rows in insertion order (Snowflake promises no order): sort before comparing.
-- A clone copies schemas, tables (rows, types, defaults, constraints) and views; not sequences or stages.
-  Its views read the clone's tables, even where they name the source database explicitly (Snowflake
-  keeps those pointing at the source). New databases have no PUBLIC schema. Database names compare
-  case-insensitively even when quoted.
+- New databases have no PUBLIC schema. Database names compare case-insensitively even when quoted.
 - ``CURRENT_DATABASE()`` is ``'memory'`` (not NULL) on a session without a current database.
-- One transaction (``autocommit=False``) can write to one database only; DuckDB raises otherwise.
-- With ``db_path``, DuckDB locks the files: one process (one running emulator) at a time.
+- With ``db_path``, DuckDB locks the files: one process (one running emulator) at a time. Roles, users, owners and
+  grants live in memory: a reopened ``db_path`` has no users, and its objects belong to ``ACCOUNTADMIN``.
+
+LIMITS: what the emulator does not emulate, and the page that says what Snowflake does instead. A statement about
+something below fails (``not modelled``, or fakesnow's parse error) rather than pretend to work, unless said otherwise.
+
+- Authentication: passwords and key pairs are not checked, only that the user exists
+  (https://docs.snowflake.com/en/user-guide/key-pair-auth; .../sql-reference/sql/create-user for ``TYPE = SERVICE``
+  users, which have no password).
+- Network policies: a connection is accepted from anywhere (https://docs.snowflake.com/en/user-guide/network-policies).
+- Future grants (``GRANT ... ON FUTURE ...``): refused; a new table holds no grant but its owner's
+  (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege;
+  .../user-guide/security-access-control-considerations, "future grants").
+- Grant options (``WITH GRANT OPTION``), database roles, MANAGE GRANTS on a database or schema, and privileges
+  granted to users directly (which Snowflake counts under ``USE SECONDARY ROLES ALL``)
+  (https://docs.snowflake.com/en/user-guide/security-access-control-overview, "Database roles", "User-based Access
+  Control"; .../sql-reference/sql/grant-privilege).
+- Managed access schemas, where only the schema owner or MANAGE GRANTS may grant on the objects inside
+  (https://docs.snowflake.com/en/user-guide/security-access-control-configure, "managed access schemas").
+- Masking, row access and other data governance policies, and tags: every role that may SELECT sees every row and
+  value (https://docs.snowflake.com/en/user-guide/security-column-intro, .../user-guide/security-row-intro).
+- Privilege filtering of ``INFORMATION_SCHEMA``: with USAGE on a database its information schema lists everything
+  in it (and ``DATABASES`` every database), where Snowflake returns "only objects for which the current role has been
+  granted access privileges" (https://docs.snowflake.com/en/sql-reference/info-schema).
+- Privileges on object kinds other than the account, warehouses, databases, schemas, tables and views (stages,
+  sequences, functions, tasks ...): creating or dropping them in a restricted session is refused
+  (https://docs.snowflake.com/en/user-guide/security-access-control-privileges).
+- ``SHOW GRANTS``, ``SHOW ROLES``, ``DROP ROLE``, ``DROP USER`` and ``ALTER ROLE`` are not answered from the model;
+  ``SHOW USERS`` lists nobody (https://docs.snowflake.com/en/sql-reference/sql/show-grants).
+- Warehouses are a privilege and a name only: no size, suspension, credits nor resource monitors
+  (https://docs.snowflake.com/en/sql-reference/sql/create-warehouse).
+- Time Travel: a dropped or replaced database is gone; no ``UNDROP``, no ``AT | BEFORE``
+  (https://docs.snowflake.com/en/user-guide/data-time-travel).
+- Clones copy the data, and only schemas, tables (rows, types, defaults, constraints) and views: not sequences,
+  stages, tasks nor the rest. Views in a clone read the clone's tables, even where they name the source database
+  (Snowflake keeps those pointing at the source); a schema is cloned within its own database only
+  (https://docs.snowflake.com/en/sql-reference/sql/create-clone, .../user-guide/object-clone).
+- ``ALTER TABLE ... RENAME TO`` or ``SWAP WITH`` a table of another schema is refused; Snowflake moves it
+  (https://docs.snowflake.com/en/sql-reference/sql/alter-table).
+- One transaction (``autocommit=False``) can write to one database only; DuckDB raises otherwise
+  (https://docs.snowflake.com/en/sql-reference/transactions).
 """
 
 from __future__ import annotations
