@@ -50,9 +50,14 @@ def test_a_location_with_missing_credentials_fails_to_load_naming_them(use_envir
 
 
 @pytest.mark.parametrize("module", ["hn_assets.definitions", "db_ops.definitions"])
-def test_local_definitions_import_no_snowflake_library(module: str) -> None:
+def test_local_definitions_load_quietly_and_import_no_snowflake_library(module: str) -> None:
+    """Loading a location warns of nothing Dagster marks Beta or Preview (every command a newcomer runs loads it),
+    and the local one never imports Snowflake's libraries."""
     probe = (
-        "import os, sys\n"
+        "import os, sys, warnings\n"
+        "from dagster import BetaWarning, PreviewWarning\n"
+        "warnings.simplefilter('error', BetaWarning)\n"
+        "warnings.simplefilter('error', PreviewWarning)\n"
         "os.environ['DAGSTER_DEPLOYMENT'] = 'local'\n"
         f"from {module} import defs\n"
         "defs()\n"
