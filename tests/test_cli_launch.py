@@ -37,6 +37,8 @@ def test_the_readmes_command_line_runs_belong_to_their_jobs_in_the_location(tmp_
     home.mkdir()
     (home / "dagster.yaml").write_text(f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\n", encoding="utf-8")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))):
+        pass  # the storage made once, before two commands would both create it at once
 
     def run(command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
