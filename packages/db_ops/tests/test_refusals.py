@@ -110,8 +110,10 @@ def test_bad_pull_request_ids_are_refused_before_sql(
     job: dg.JobDefinition, pr_id: str | None, message: str, use_environment, sql_log: StatementLog
 ) -> None:
     use_environment("production")
+    result = run(job, pr_id)
 
-    assert message in failure_message(run(job, pr_id))
+    assert message in failure_message(result)
+    assert [event.event_specific_data.error.stack for event in result.get_step_failure_events()] == [[]]
     assert sql_log == StatementLog()
 
 
@@ -222,8 +224,9 @@ def test_staging_and_local_snowflake_definitions_bind_no_snowflake_to_db_ops(
             run_config={"ops": {op: {"config": {"pr_id": "1"}}}}, raise_on_error=False
         )
         (failure,) = [event.event_specific_data for event in result.get_step_failure_events()]
-        assert failure.user_failure_data.description.startswith(f"{job_name} runs")
-        assert f"not in {environment}" in failure.user_failure_data.description
+        assert failure.error.message.startswith(f"{job_name} runs")
+        assert f"not in {environment}" in failure.error.message
+        assert (failure.error.stack, failure.error.cls_name) == ([], None), "one message, no stack trace"
         assert "RESOURCE_INIT_FAILURE" not in {event.event_type_value for event in result.all_events}
     resources = definitions.resources
     assert isinstance(resources["snowflake"], DatabaseOperationsElsewhere)

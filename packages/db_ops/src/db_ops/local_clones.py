@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from db_ops.placement import RefusalError
 from db_ops.sql import TableInfo
 from hn_core.names import BASE_SCHEMA, CLONE_RECORD_TABLE, HACKER_NEWS_SCHEMA, validate_clone_name
 
@@ -39,7 +40,7 @@ class DuckDBClones(dg.ConfigurableResource):
         request and commit it was made for, and when); returns the copy's tables."""
         source, target = Path(self.warehouse), self.path_of(clone)
         if not source.exists():
-            raise dg.Failure(
+            raise RefusalError(
                 f"There is no local warehouse to clone at {source}: materialize the assets first (uv run "
                 "hn-quickstart, or dg launch), or point HN_DUCKDB_PATH at your warehouse file."
             )

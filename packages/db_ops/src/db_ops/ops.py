@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from db_ops.placement import Operation
+from db_ops.placement import Operation, RefusalError
 from db_ops.pull_request import (
     CloneConfig,
     PullRequestConfig,
@@ -132,7 +132,7 @@ def _branch_role(name: str) -> str:
     try:
         return validate_identifier(name, "branch role (SYSTEM_SNOWFLAKE_BRANCH_ROLE)")
     except InvalidNameError as error:
-        raise dg.Failure(str(error)) from error
+        raise RefusalError(str(error)) from None
 
 
 def _tables_metadata(tables: list[TableInfo]) -> dict[str, Any]:

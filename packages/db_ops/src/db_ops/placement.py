@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import NoReturn
 
 import dagster as dg
+from dagster._core.errors import DagsterUserCodeProcessError
+from dagster._utils.error import SerializableErrorInfo
 
 from hn_core.environment import Environment
 
@@ -28,6 +30,22 @@ class Operation(StrEnum):
 
 #: The op of each per-pull-request job, whose config takes ``pr_id`` (as CI passes it).
 _OPS = {Operation.CLONE: "clone_production_database", Operation.DROP: "drop_database_clone"}
+
+
+class RefusalError(DagsterUserCodeProcessError):
+    """An expected refusal (the wrong deployment, an id that is not one): the run fails with this message alone.
+
+    Dagster records a raised ``dg.Failure`` with the stack of every framework frame it went through, and shows that
+    stack, under the exception's class name, on the step's failure and again on the run's, in the UI and on the
+    console. An error that a user code process reported is recorded as that process reported it
+    (``serializable_error_info_from_exc_info``): so this one reports the message with no stack and no class name
+    (the tests check that Dagster still does). The step and the run fail as they would with ``dg.Failure``.
+    """
+
+    def __init__(self, message: str) -> None:
+        report = SerializableErrorInfo(message=message, stack=[], cls_name=None)
+        super().__init__(message, user_code_process_error_infos=[report])
+        self.message = message
 
 
 def _launch_in_production(operation: Operation, pull_request_id: int | None) -> str:
@@ -79,9 +97,9 @@ def require_placement(
     *,
     local_duckdb: bool = False,
 ) -> None:
-    """Stop the run with the reason (``dg.Failure``) unless ``operation`` may run here."""
+    """Stop the run with the reason (``RefusalError``) unless ``operation`` may run here."""
     if reason := refusal(operation, environment, pull_request_id, own_pull_request_id, local_duckdb=local_duckdb):
-        raise dg.Failure(reason)
+        raise RefusalError(reason)
 
 
 class DatabaseOperationsElsewhere(dg.ConfigurableResource):
@@ -95,7 +113,7 @@ class DatabaseOperationsElsewhere(dg.ConfigurableResource):
     environment: str
 
     def _refuse(self) -> NoReturn:
-        raise dg.Failure(refusal(Operation.CLONE, Environment(self.environment)))
+        raise RefusalError(refusal(Operation.CLONE, Environment(self.environment)) or "")
 
     def get_connection(self) -> NoReturn:
         self._refuse()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import dagster as dg
 from pydantic import Field
 
-from db_ops.placement import Operation, require_placement
+from db_ops.placement import Operation, RefusalError, require_placement
 from hn_core.environment import Environment, Store, Target, resolve_target
 from hn_core.names import InvalidNameError, parse_commit_sha, parse_pull_request_id
 
@@ -52,7 +52,7 @@ def resolve_commit(config: CloneConfig, tags: Mapping[str, str]) -> str | None:
     try:
         return parse_commit_sha(given)
     except InvalidNameError as error:
-        raise dg.Failure(str(error)) from error
+        raise RefusalError(str(error)) from None
 
 
 def resolve_pull_request_id(
@@ -67,14 +67,14 @@ def resolve_pull_request_id(
     own = env.get(PULL_REQUEST_VARIABLE)
     requested = config.pr_id if config.pr_id not in (None, "") else own
     if requested in (None, ""):
-        raise dg.Failure(
+        raise RefusalError(
             "No pull request id: set op config pr_id (e.g. 42); in a branch deployment it defaults to its own, "
             f"which Dagster+ sets in {PULL_REQUEST_VARIABLE}."
         )
     try:
         pull_request_id = parse_pull_request_id(requested)
     except InvalidNameError as error:
-        raise dg.Failure(str(error)) from error
+        raise RefusalError(str(error)) from None
     target = resolve_target(env)
     require_placement(
         operation, target.environment, pull_request_id, target.pull_request_id, local_duckdb=is_local_duckdb(target)
