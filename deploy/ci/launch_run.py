@@ -394,7 +394,8 @@ def adopt_earlier_attempt(request: Launch, base_url: str, timing: Timing, seen: 
     seen.update(run_id for run_id, _ in runs)
     for run_id, status in runs:
         if status not in ("FAILURE", "CANCELED"):
-            say(f"Following run {run_id} ({status}), launched for this job before: {base_url}")
+            url = run_url(base_url, request.deployment, run_id)
+            say(f"Following run {run_id} ({status}), launched for this job before: {url}")
             return follow(request, run_id, base_url, timing, seen)
     return None
 
