@@ -181,8 +181,8 @@ def test_a_branch_drops_its_own_clone_and_a_second_drop_is_harmless(production, 
     run("clone_prod", {"pr_id": "5"})
     use_environment("branch", 5)
 
-    assert run("drop_prod_clone").success
-    assert run("drop_prod_clone").success
+    assert run("drop_prod_clone", {"pr_id": "5"}).success
+    assert run("drop_prod_clone", {"pr_id": "5"}).success
     assert "PRODUCTION_CLONE_5" not in production.databases()
     assert "PRODUCTION" in production.databases()
 

@@ -164,8 +164,12 @@ def test_nothing_is_asked_for_a_pull_request_whose_clone_or_drop_run_is_in_fligh
     code_host.state.add(2, SHA[2], state="closed")
     production.execute("CREATE DATABASE PRODUCTION_CLONE_2 CLONE PRODUCTION", user=PRODUCTION_USER)
     for number, job in ((1, "clone_prod"), (2, "drop_prod_clone")):  # launched, not started yet
+        job_def = defs().resolve_job_def(job)
         instance.create_run_for_job(
-            defs().resolve_job_def(job), tags={"hn/pull_request": str(number)}, status=dg.DagsterRunStatus.NOT_STARTED
+            job_def,
+            run_config={"ops": {job_def.graph.node_defs[0].name: {"config": {"pr_id": str(number)}}}},
+            tags={"hn/pull_request": str(number)},
+            status=dg.DagsterRunStatus.NOT_STARTED,
         )
 
     result = tick(instance)

@@ -113,7 +113,7 @@ class CodeHost(dg.ConfigurableResource, ABC):
 
 
 class GitHubPullRequests(CodeHost):
-    """GitHub's pull requests of ``project`` (owner/name)."""
+    """GitHub's pull requests of `project` (owner/name)."""
 
     def _root(self) -> str:
         return (self.api_url or "https://api.github.com").rstrip("/") + f"/repos/{self.project}"
@@ -156,7 +156,7 @@ class GitHubPullRequests(CodeHost):
 
 
 class GitLabMergeRequests(CodeHost):
-    """GitLab's merge requests of ``project`` (its id, or its URL-encoded path)."""
+    """GitLab's merge requests of `project` (its id, or its URL-encoded path)."""
 
     def _root(self) -> str:
         # An id, or a path such as group/project, which the API wants URL-encoded (group%2Fproject).

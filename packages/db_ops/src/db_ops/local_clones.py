@@ -12,8 +12,6 @@ The copy is made under a temporary name and moved into place in one rename, so a
 previous clone (or none), never half of one. ``drop_prod_clone`` deletes the file; a second drop is harmless.
 """
 
-from __future__ import annotations
-
 import os
 from contextlib import closing, suppress
 from pathlib import Path

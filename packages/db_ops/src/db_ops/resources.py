@@ -1,18 +1,17 @@
-"""The resources of the db_ops location in each environment.
+"""The resources of the db_ops location in each environment, bound from the environment when definitions load.
 
-- production: ``snowflake`` with production's credentials and role (which owns ``PRODUCTION``), and ``branch_role``,
-  the role each clone is handed to, from ``SYSTEM_SNOWFLAKE_BRANCH_ROLE`` (set it to the branch deployments'
-  ``BRANCH_SNOWFLAKE_ROLE``);
+- production: ``snowflake`` with production's credentials and role (which owns ``PRODUCTION``), ``branch_role``, the
+  role each clone is handed to, from ``SYSTEM_SNOWFLAKE_BRANCH_ROLE`` (set it to the branch deployments'
+  ``BRANCH_SNOWFLAKE_ROLE``), and ``code_host``, which says which pull requests are open (``HN_CODE_HOST``,
+  ``HN_CODE_HOST_PROJECT``, ``HN_CODE_HOST_TOKEN``, optionally ``HN_CODE_HOST_API_URL``), for the reconciling sensor
+  and the sweep;
 - branch: ``snowflake`` with the branch deployment's own credentials and role (it may drop its own clone);
-- staging and local: stand-ins that stop any db_ops run at once, naming where to run it, and need no credentials;
-- local on DuckDB: besides those, ``local_clones``, which clones and drops DuckDB files beside the warehouse;
-- production only: ``code_host``, which says which pull requests are open (``HN_CODE_HOST``, ``HN_CODE_HOST_PROJECT``,
-  ``HN_CODE_HOST_TOKEN``, optionally ``HN_CODE_HOST_API_URL``), for the reconciling sensor and the sweep.
+- local on DuckDB: ``local_clones``, which clones and drops DuckDB files beside the warehouse;
+- staging and local on Snowflake: nothing. Their jobs only refuse (``db_ops.ops.refusing_op``), so they need no
+  credentials and no stand-in.
 
-``local_clones`` and ``code_host`` are stand-ins everywhere else.
+Only what a job uses is bound.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
@@ -22,8 +21,7 @@ from pydantic import Field
 
 from db_ops.code_host import build_code_host, code_host_problems
 from db_ops.local_clones import DuckDBClones
-from db_ops.placement import DatabaseOperationsElsewhere
-from db_ops.pull_request import is_local_duckdb
+from db_ops.placement import is_local_duckdb
 from hn_core.environment import ConfigurationError, Environment, Target
 from hn_core.resources import build_snowflake_resource, credential_variables, require_identifier
 
@@ -32,13 +30,13 @@ BRANCH_ROLE_VARIABLE = "SYSTEM_SNOWFLAKE_BRANCH_ROLE"
 
 
 class BranchRole(dg.ConfigurableResource):
-    """The role that owns each pull request's clone once ``clone_prod`` has handed it over."""
+    """The role that owns each pull request's clone once `clone_prod` has handed it over."""
 
     name: str = Field(description="A Snowflake role name, e.g. HN_BRANCH.")
 
 
 def build_db_ops_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
-    """``snowflake`` and ``branch_role`` for ``target``; every missing variable is listed in one error."""
+    """The resources ``target``'s jobs and sensor use, by key; every missing variable is listed in one error."""
     if target.environment is Environment.PRODUCTION:
         host_problems = code_host_problems(env)
         try:
@@ -64,26 +62,10 @@ def build_db_ops_resources(target: Target, env: Mapping[str, str]) -> dict[str, 
         return {
             "snowflake": snowflake,
             "branch_role": branch,
-            "local_clones": elsewhere(target),
             "code_host": build_code_host(env),
         }
     if target.environment is Environment.BRANCH:
-        snowflake = build_snowflake_resource(target, env)
-        branch = BranchRole(name=dg.EnvVar(credential_variables(target)["role"]))
-        return {
-            "snowflake": snowflake,
-            "branch_role": branch,
-            "local_clones": elsewhere(target),
-            "code_host": elsewhere(target),
-        }
-    local = DuckDBClones(warehouse=target.duckdb_path) if is_local_duckdb(target) else elsewhere(target)
-    return {
-        "snowflake": elsewhere(target),
-        "branch_role": elsewhere(target),
-        "local_clones": local,
-        "code_host": elsewhere(target),
-    }
-
-
-def elsewhere(target: Target) -> DatabaseOperationsElsewhere:
-    return DatabaseOperationsElsewhere(environment=target.environment.value)
+        return {"snowflake": build_snowflake_resource(target, env)}
+    if is_local_duckdb(target):
+        return {"local_clones": DuckDBClones(warehouse=target.duckdb_path)}
+    return {}

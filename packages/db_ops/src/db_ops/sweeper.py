@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.code_host import CodeHostError, PullRequestState
-from db_ops.placement import Operation, require_placement
+from db_ops.placement import PRODUCTION, Deployment, Operation, job_tags, require_placement, where_it_runs
 from db_ops.sql import databases_created_on, drop_statement
 from hn_core.environment import resolve_target
 from hn_core.names import clone_pull_request_id
@@ -24,9 +24,10 @@ SWEEP_SCHEDULE = "0 4 * * *"
 
 
 class SweepConfig(dg.Config):
-    """How old a clone must be to go: at least a day, so that a slip of the finger cannot sweep every open PR, and at
-    most ten years, so that the age stays a date Python can compute (``inf`` or ``1e9`` days cannot be)."""
+    """How old a clone must be to go (1 to 3650 days), and whether to drop it or only say it would."""
 
+    # At least a day, so that a slip of the finger cannot sweep every open pull request, and at most ten years, so
+    # that the age stays a date Python can compute (inf or 1e9 days cannot be).
     max_age_days: float = Field(
         default=14.0, ge=1, le=3650, description="Drop clones created more than this many days ago (1 to 3650)."
     )
@@ -55,7 +56,7 @@ def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> li
     Only production sweeps: anywhere else the credentials may own other pull requests' clones, and a branch
     deployment runs a pull request's own code.
     """
-    require_placement(Operation.SWEEP, resolve_target().environment)
+    require_placement(Operation.SWEEP, Deployment.of(resolve_target()))
     started = time.perf_counter()
     try:
         open_numbers = frozenset(pull.number for pull in context.resources.code_host.open_pull_requests())
@@ -90,7 +91,11 @@ def drop_stale_clones(context: dg.OpExecutionContext, config: SweepConfig) -> li
     return [] if config.dry_run else stale
 
 
-@dg.job(description="Drop per-pull-request clones older than max_age_days (dry_run only reports).")
+@dg.job(
+    description="Drop the clones of pull requests older than `max_age_days`, but an open pull request's. "
+    + where_it_runs(Operation.SWEEP, PRODUCTION),
+    tags=job_tags(Operation.SWEEP, PRODUCTION),
+)
 def sweep_stale_clones() -> None:
     drop_stale_clones()
 
