@@ -6,6 +6,7 @@ Each test runs the real I/O manager under ``dg.materialize``: DuckDB on a file, 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +38,8 @@ NEWER = pd.DataFrame(
         "text": pd.array(["fourth", "fifth"], dtype="string"),
     }
 )
+#: What every metadata key looks like: snake_case, under Dagster's namespace or none.
+SNAKE_CASE_KEY = re.compile(r"(dagster/)?[a-z][a-z0-9_]*")
 UNSTORABLE = NEWER.assign(text=pd.array(["fine", "bad \ud800 surrogate"], dtype="string"))
 
 
@@ -49,6 +52,11 @@ class Warehouse:
     read: Callable[[str], pd.DataFrame]
     tables: Callable[[], set[str]]
     execute: Callable[[str], None]
+    #: The database and schema as ``dagster/table_name`` names them before a table's name.
+    qualifier: str = SCHEMA
+
+    def table_name(self, table: str) -> str:
+        return f"{self.qualifier}.{table}"
 
 
 @pytest.fixture(params=["duckdb", "snowflake"])
@@ -89,6 +97,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
         ),
         lambda: {name.split(".")[1] for name in emulator.tables("PRODUCTION")},
         emulator.execute,
+        f"PRODUCTION.{SCHEMA}",
     )
 
 
@@ -121,6 +130,10 @@ def test_a_write_replaces_the_whole_table(warehouse: Warehouse) -> None:
     assert metadata["dagster/row_count"].value == 2
     assert "dataframe_columns" not in metadata, "the column schema is the asset's own, reported once"
     assert warehouse.tables() == {"ITEMS"}, "no staging table is left behind"
+    # Named as the warehouse names it (Snowflake: DATABASE.SCHEMA.TABLE), never with the DuckDB file's path.
+    assert metadata["dagster/table_name"].value == warehouse.table_name("ITEMS")
+    assert metadata["query"].value == f"SELECT * FROM {warehouse.table_name('ITEMS')}"
+    assert [key for key in metadata if not SNAKE_CASE_KEY.fullmatch(key)] == []
 
 
 def test_a_failed_write_leaves_the_previous_rows_exactly(warehouse: Warehouse) -> None:
@@ -209,10 +222,17 @@ def test_a_partition_write_replaces_only_its_window(warehouse: Warehouse) -> Non
     assert write_day(warehouse, "2024-05-01", day_frame("2024-05-01", [1, 2])).success
     assert write_day(warehouse, "2024-05-02", day_frame("2024-05-02", [3, 4])).success
 
-    assert write_day(warehouse, "2024-05-01", day_frame("2024-05-01", [5])).success
+    result = write_day(warehouse, "2024-05-01", day_frame("2024-05-01", [5]))
 
+    assert result.success
     assert warehouse.read("EVENTS")["id"].tolist() == [3, 4, 5]
     assert warehouse.tables() == {"EVENTS"}
+    metadata = result.asset_materializations_for_node("events")[0].metadata
+    assert metadata["dagster/table_name"].value == warehouse.table_name("EVENTS")
+    assert metadata["query"].value == (
+        f"SELECT * FROM {warehouse.table_name('EVENTS')} WHERE\n"
+        "happened_at >= '2024-05-01 00:00:00' AND happened_at < '2024-05-02 00:00:00'"
+    )
 
 
 def test_a_failed_partition_write_leaves_every_partition(warehouse: Warehouse) -> None:

@@ -30,7 +30,12 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, written_metadata
+from hn_core.warehouse_ledger import (
+    TableWithLedgerTypeHandler,
+    WarehouseDbIOManager,
+    warehouse_slice,
+    written_metadata,
+)
 
 #: How long to wait for a lock held by another process before giving up. Long enough for a sibling step of the
 #: same run (multiprocess executor) to finish its write, short enough to be "at once" for a person.
@@ -83,6 +88,13 @@ class AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection: Any) -> None:
         """Nothing here: ``AtomicDuckDBPandasTypeHandler`` deletes and writes in one transaction."""
+
+    @staticmethod
+    def get_table_name(table_slice: TableSlice) -> str:
+        """``SCHEMA.TABLE``, as any connection to the file resolves it: the file's path is where the warehouse is
+        kept, not part of the table's name."""
+        named = warehouse_slice(table_slice)
+        return f"{named.schema}.{named.table}"
 
     @staticmethod
     @contextmanager
@@ -166,7 +178,7 @@ class WarehouseDuckDBIOManager(DuckDBPandasIOManager):
         ]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
-        return DbIOManager(
+        return WarehouseDbIOManager(
             db_client=AtomicDuckDbClient(),
             database=self.database,
             schema=self.schema_,

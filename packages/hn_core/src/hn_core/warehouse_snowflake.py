@@ -37,7 +37,7 @@ from snowflake.connector import pandas_tools
 from snowflake.connector.errors import ProgrammingError
 
 from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, written_metadata
+from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, WarehouseDbIOManager, written_metadata
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,12 @@ class AtomicSnowflakeDbClient(SnowflakeDbClient):
     @staticmethod
     def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection: Any) -> None:
         """Nothing here: ``AtomicSnowflakePandasTypeHandler`` replaces the rows atomically."""
+
+    @staticmethod
+    def get_table_name(table_slice: TableSlice) -> str:
+        """``DATABASE.SCHEMA.TABLE`` as Snowflake names the table: its unquoted identifiers, in upper case."""
+        table = SnowflakeTable.of(table_slice)
+        return f"{table.database}.{table.schema}.{table.table}"
 
 
 class AtomicSnowflakePandasTypeHandler(SnowflakePandasTypeHandler):
@@ -196,7 +202,7 @@ class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
         ]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
-        return DbIOManager(
+        return WarehouseDbIOManager(
             db_client=AtomicSnowflakeDbClient(),
             database=self.database,
             schema=self.schema_,
