@@ -151,6 +151,29 @@ def test_pr_id_is_required_where_the_job_runs(environment, job_name, in_environm
     ]
 
 
+def resource_fields(job: dg.JobDefinition) -> dict[str, list[str]]:
+    """Each resource's config fields as the Launchpad offers them, by resource key."""
+    offered = {}
+    for key, field in job.run_config_schema.config_type.fields["resources"].config_type.fields.items():
+        config = field.config_type.fields.get("config")
+        offered[key] = sorted(getattr(config.config_type, "fields", {})) if config else []
+    return offered
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_launchpad_offers_no_db_ops_resource_config(environment, in_environment) -> None:
+    """What the location binds is the deployment's: no stand-in with an ``environment`` to edit, no role or warehouse
+    path to change at launch (``io_manager`` is Dagster's own; ``snowflake`` is hn_core's, bound as in hn_assets)."""
+    definitions = in_environment(environment)
+
+    for job in jobs(definitions):
+        offered = resource_fields(job)
+        assert all("environment" not in fields for fields in offered.values()), offered
+        assert {
+            key: fields for key, fields in offered.items() if fields and key not in ("io_manager", "snowflake")
+        } == {}
+
+
 THEIRS = ("io_manager", "snowflake")
 
 

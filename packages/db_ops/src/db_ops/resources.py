@@ -10,7 +10,8 @@
 - staging and local on Snowflake: nothing. Their jobs only refuse (``db_ops.ops.refusing_op``), so they need no
   credentials and no stand-in.
 
-Only what a job uses is bound.
+Only what a job uses is bound. ``branch_role``, ``code_host`` and ``local_clones`` take no run config: what they hold
+is the deployment's (``without_run_config``), so the Launchpad offers none of it to edit.
 """
 
 from collections.abc import Mapping
@@ -61,11 +62,23 @@ def build_db_ops_resources(target: Target, env: Mapping[str, str]) -> dict[str, 
         branch = BranchRole(name=dg.EnvVar(BRANCH_ROLE_VARIABLE))
         return {
             "snowflake": snowflake,
-            "branch_role": branch,
-            "code_host": build_code_host(env),
+            "branch_role": without_run_config(branch, f"The role each clone is handed to (`{BRANCH_ROLE_VARIABLE}`)."),
+            "code_host": without_run_config(
+                build_code_host(env), "The code host that says which pull requests are open (`HN_CODE_HOST_*`)."
+            ),
         }
     if target.environment is Environment.BRANCH:
         return {"snowflake": build_snowflake_resource(target, env)}
     if is_local_duckdb(target):
-        return {"local_clones": DuckDBClones(warehouse=target.duckdb_path)}
+        clones = DuckDBClones(warehouse=target.duckdb_path)
+        return {"local_clones": without_run_config(clones, f"Clones as DuckDB files beside `{target.duckdb_path}`.")}
     return {}
+
+
+def without_run_config(resource: dg.ConfigurableResource, description: str) -> dg.ResourceDefinition:
+    """``resource`` bound with no run config: its settings are the deployment's (environment variables are still read
+    when a run starts, as Dagster reads an ``EnvVar``), so a launch cannot change them and the Launchpad offers none
+    of them to edit, such as another role to hand a clone to or another address to send the code host's token to."""
+    return dg.ResourceDefinition(
+        resource_fn=lambda _: resource.process_config_and_initialize(), config_schema={}, description=description
+    )
