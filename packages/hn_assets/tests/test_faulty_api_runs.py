@@ -69,6 +69,8 @@ def test_an_api_answering_null_for_every_id_fails_the_run_and_keeps_the_tables(
     assert "Nothing was written" in failure_description(result)
     assert "60 of 60 items were null" in failure_description(result)
     assert tables() == before
+    failure = result.get_step_failure_events()[0].event_specific_data.user_failure_data
+    assert failure.metadata["hn_api_url"].value == hn_api_server.base_url, "the failure names the API it fetched from"
 
 
 def test_malformed_answers_are_reported_by_id_and_the_good_rows_stored(tables, hn_api_server: RunningHNAPI) -> None:

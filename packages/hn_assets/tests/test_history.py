@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -133,6 +134,20 @@ def failure(result: dg.ExecuteInProcessResult) -> str:
     return event.user_failure_data.description if event.user_failure_data else event.error.message
 
 
+def readable(metadata: dict) -> dict:
+    """``metadata``'s values, once checked as the UI shows them: snake_case keys, no blank cell."""
+    shown = {key: getattr(value, "value", value) for key, value in metadata.items()}
+    assert [key for key in shown if not re.fullmatch(r"(dagster/)?[a-z][a-z0-9_]*", key)] == []
+    assert [key for key, value in shown.items() if value in ("", None, [], {})] == []
+    return shown
+
+
+def preview_ids(preview: str) -> list[int]:
+    """The ``id`` column of a Markdown preview, top to bottom (a wrapped text continues on rows without an id)."""
+    cells = [row.strip("|").split("|")[0].strip() for row in preview.splitlines()[2:]]
+    return [int(cell) for cell in cells if cell]
+
+
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, dg.AssetCheckSeverity]]:
     return {e.check_name: (e.passed, e.severity) for e in result.get_asset_check_evaluations()}
 
@@ -204,10 +219,25 @@ def test_a_24_hour_backfill_in_one_run_stores_every_id_once(
     )
     materialization = result.asset_materializations_for_node("item_history")
     assert len(materialization) == 24, "one materialization per hour of the range"
-    metadata = {key: value.value for key, value in materialization[0].metadata.items()}
+    metadata = readable(materialization[0].metadata)
     assert metadata["dagster/partition_row_count"] == len(warehouse.read())
     assert metadata["time_outside_hour_count"] == int(warehouse.read()["time_outside_hour"].sum()) > 0
     assert metadata["dead_count"] == int(warehouse.read()["dead"].sum()) > 0
+    # Where the hours were fetched from and stored, the table named as the warehouse names it; one key per fact
+    # (the rows are the hours', so no dagster/row_count); the newest rows and the latest hours first.
+    environment, table = {
+        "duckdb": ("local", "HACKER_NEWS.ITEM_HISTORY"),
+        "snowflake-production": ("production", "PRODUCTION.HACKER_NEWS.ITEM_HISTORY"),
+        "snowflake-branch": ("branch (pull request 42)", "PRODUCTION_CLONE_42.HACKER_NEWS.ITEM_HISTORY"),
+    }[store]
+    assert (metadata["environment"], metadata["hn_api_url"]) == (environment, history_api.base_url)
+    assert metadata["dagster/table_name"] == table
+    assert not {"dagster/row_count", "min_id", "max_id", "requested", "Query"} & set(metadata)
+    assert (metadata["first_id"], metadata["last_id"] + 1) == (warehouse.windows()[0][1], warehouse.windows()[-1][2])
+    assert preview_ids(metadata["preview"]) == sorted(warehouse.read()["id"], reverse=True)[:10]
+    assert metadata["hours"].splitlines()[2].startswith(f"| {datetime.fromtimestamp(HOURS[-1], UTC):%Y-%m-%d %H}:00")
+    for evaluation in result.get_asset_check_evaluations():
+        readable(evaluation.metadata)
     quiet = [(hour, first, end) for hour, first, end in warehouse.windows() if hour == HOURS[11]]
     assert quiet[0][1] == quiet[0][2], "hour 11 has no items: an empty window, recorded"
     if store != "duckdb":

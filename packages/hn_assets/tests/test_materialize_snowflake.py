@@ -44,3 +44,11 @@ def test_each_environment_writes_only_its_own_database(
     expected = items_frame(HNItem.model_validate(items[i]) for i in most_recent_ids(max(items), N) if items[i])
     assert_frame_equal(stored_items(snowflake_emulator, database), expected)
     assert all(check.passed for check in result.get_asset_check_evaluations())
+    # Each materialization names its environment and the table as Snowflake does; items, the API it fetched from.
+    name = f"branch (pull request {pull_request_id})" if pull_request_id else environment
+    for asset in ("items", "comments", "stories"):
+        metadata = result.asset_materializations_for_node(asset)[0].metadata
+        assert metadata["environment"].value == name
+        assert metadata["dagster/table_name"].value == f"{database}.HACKER_NEWS.{asset.upper()}"
+        assert ("hn_api_url" in metadata) == (asset == "items")
+    assert result.asset_materializations_for_node("items")[0].metadata["hn_api_url"].value == hn_api_server.base_url

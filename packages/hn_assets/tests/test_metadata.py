@@ -4,10 +4,11 @@ with the data (the preview of a 5 MB text is the preview of its start)."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from hn_assets import comments, items, stories
 from hn_assets.assets import COMMENTS_PREVIEW, ITEMS_PREVIEW
-from hn_assets.metadata import frame_metadata
+from hn_assets.metadata import environment_metadata, frame_metadata
 from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES
 
 
@@ -31,6 +32,27 @@ def test_short_texts_are_previewed_whole() -> None:
     preview = frame_metadata(items_with_text("short and sweet"), COMMENTS_PREVIEW)["preview"].value
 
     assert "short and sweet" in preview
+
+
+def test_a_preview_shows_the_newest_rows_first() -> None:
+    frame = items_with_text(*(f"comment {i}" for i in range(1, 16)))  # ids 1..15, oldest first, as fetched
+
+    preview = frame_metadata(frame, COMMENTS_PREVIEW)["preview"].value
+
+    rows = preview.splitlines()[2:]
+    assert [int(row.strip("|").split("|")[0]) for row in rows] == list(range(15, 5, -1))
+
+
+@pytest.mark.parametrize(
+    ("environment", "pull_request_id", "name"),
+    [("local", None, "local"), ("staging", None, "staging"), ("production", None, "production"),
+     ("branch", 42, "branch (pull request 42)")],
+)  # fmt: skip
+def test_metadata_names_the_environment(use_environment, environment, pull_request_id, name) -> None:
+    use_environment(environment, pull_request_id)
+
+    assert environment_metadata() == {"environment": name}
+    assert frame_metadata(items_with_text("hello"), COMMENTS_PREVIEW)["environment"] == name
 
 
 def test_a_preview_shows_its_columns_with_times_in_utc() -> None:

@@ -6,14 +6,22 @@ asset body can be called as a plain function in tests with ``StubHNClient``. Sto
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata, id_list
+from hn_assets.metadata import (
+    ITEMS_SCHEMA,
+    counted_ids,
+    frame_metadata,
+    id_list,
+    id_range,
+    rows_metadata,
+    source_metadata,
+)
 from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
 from hn_core.client import FetchResult
 from hn_core.code_version import source_version
@@ -114,23 +122,26 @@ def items(
     context.log.info(f"Fetching items {ids.start:,}..{ids.stop - 1:,} ({len(ids):,} items)")
     result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
     frame = items_frame(result.rows)
-    refuse_bad_fetch(result, frame, config)
+    source = source_metadata(hn_client)
+    refuse_bad_fetch(result, frame, config, source)
     context.add_output_metadata(
         {
-            **frame_metadata(frame, ITEMS_PREVIEW),
+            **source,
+            "dagster/row_count": len(frame),
+            **id_range(ids.start, ids.stop - 1),
+            "id_count": len(ids),
+            **rows_metadata(frame, ITEMS_PREVIEW),
             **fetch_metadata(result),
-            "max_item_id": max_item_id,
-            "requested": len(ids),
         }
     )
     return frame
 
 
-def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConfig) -> None:
+def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConfig, source: Mapping[str, Any]) -> None:
     """Fail the run before anything is written when the fetch cannot be trusted to replace the last good table.
 
     Too many failed ids, too many ``null`` answers, or no item at all: each raises ``dg.Failure`` naming the
-    counts and the ids, with the fetch's metadata attached to the failure.
+    counts and the ids, with the fetch's metadata (and ``source``, where it was fetched from) attached to the failure.
     """
     problems = fetch_problems(result, config.max_failed_items, config.max_missing_share, config.missing_grace_count)
     if frame.empty:
@@ -138,7 +149,7 @@ def refuse_bad_fetch(result: FetchResult, frame: pd.DataFrame, config: ItemsConf
     if problems:
         raise dg.Failure(
             description="Nothing was written, the tables keep their last good rows: " + "; ".join(problems),
-            metadata=fetch_metadata(result),
+            metadata={**source, **fetch_metadata(result)},
         )
 
 
@@ -203,16 +214,11 @@ def scattered_missing_ids(missing_ids: list[int]) -> list[int]:
 
 
 def fetch_metadata(result: FetchResult) -> dict[str, Any]:
-    """What the fetch saw beyond the rows: deleted items, ``null`` answers, failures and duplicates, by id."""
-    deleted = result.deleted_ids
-    duplicates = result.duplicate_answer_ids
+    """What the fetch saw beyond the rows: deleted items, ``null`` answers (``missing``), failures and duplicate
+    answers, each counted, and listed by id where there are any."""
     return {
-        "deleted_count": len(deleted),
-        "deleted_ids": id_list(deleted),
-        "duplicate_answer_count": len(duplicates),
-        "duplicate_answer_ids": id_list(duplicates),
-        "missing_count": len(result.missing_ids),
-        "missing_ids": id_list(result.missing_ids),
-        "failed_count": len(result.failed),
-        "failed_ids": id_list(result.failed),
+        **counted_ids("deleted", result.deleted_ids),
+        **counted_ids("missing", result.missing_ids),
+        **counted_ids("failed", result.failed),
+        **counted_ids("duplicate_answer", result.duplicate_answer_ids),
     }

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from hn_assets.assets import comments, items, stories
-from hn_assets.metadata import id_list
+from hn_assets.metadata import counted_ids, id_list, without_empty
 from hn_core import ITEM_TYPES
 
 
@@ -17,7 +17,7 @@ def items_have_unique_ids(items: pd.DataFrame) -> dg.AssetCheckResult:
     duplicated = sorted(items.loc[items["id"].duplicated(), "id"].unique().tolist())
     return dg.AssetCheckResult(
         passed=not duplicated,
-        metadata={"duplicated_count": len(duplicated), "duplicated_ids": id_list(duplicated)},
+        metadata=counted_ids("duplicated", duplicated),
     )
 
 
@@ -26,11 +26,13 @@ def items_have_known_types(items: pd.DataFrame) -> dg.AssetCheckResult:
     unknown = items.loc[~items["type"].isin(ITEM_TYPES), "type"]
     return dg.AssetCheckResult(
         passed=unknown.empty,
-        metadata={
-            "unknown_count": len(unknown),
-            "unknown_types": ", ".join(sorted(map(str, unknown.unique()))),
-            "type_counts": {str(k): int(v) for k, v in items["type"].value_counts(dropna=False).items()},
-        },
+        metadata=without_empty(
+            {
+                "unknown_count": len(unknown),
+                "unknown_types": ", ".join(sorted(map(str, unknown.unique()))),
+                "type_counts": {str(k): int(v) for k, v in items["type"].value_counts(dropna=False).items()},
+            }
+        ),
     )
 
 
@@ -41,12 +43,14 @@ def split_matches_items(split: pd.DataFrame, items: pd.DataFrame, item_type: str
     other_types = int((split["type"] != item_type).sum())
     return dg.AssetCheckResult(
         passed=len(split) == expected and not strangers and other_types == 0,
-        metadata={
-            "rows": len(split),
-            "expected_rows": expected,
-            "ids_not_in_items": id_list(strangers),
-            "rows_of_other_types": other_types,
-        },
+        metadata=without_empty(
+            {
+                "rows": len(split),
+                "expected_rows": expected,
+                "ids_not_in_items": id_list(strangers),
+                "rows_of_other_types": other_types,
+            }
+        ),
     )
 
 

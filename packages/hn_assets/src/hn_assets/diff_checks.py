@@ -20,6 +20,7 @@ import dagster as dg
 
 from hn_assets.assets import comments, items, stories
 from hn_assets.history import HOURLY, item_history, sql_hour
+from hn_assets.metadata import without_empty
 from hn_core.clone_record import read_clone_record
 from hn_core.environment import Environment, Store, Target
 from hn_core.names import BASE_SCHEMA, clone_pull_request_id
@@ -53,12 +54,14 @@ def diff_result(warehouse_query: WarehouseQuery, table: str, **options: object) 
     diff = diff_tables(q, table, base_schema=BASE_SCHEMA, head_schema=q.schema_name, key=KEY, **options)
     return dg.AssetCheckResult(
         passed=True,
-        metadata={
-            **diff.metadata(),
-            **_clone_metadata(q),
-            "diff": dg.MetadataValue.md(diff.markdown()),
-            "notes": " ".join(diff.notes),
-        },
+        metadata=without_empty(
+            {
+                **diff.metadata(),
+                **_clone_metadata(q),
+                "diff": dg.MetadataValue.md(diff.markdown()),
+                "notes": " ".join(diff.notes),
+            }
+        ),
     )
 
 
@@ -67,10 +70,10 @@ def _clone_metadata(q: WarehouseQuery) -> dict[str, object]:
     with production's latest materializations."""
     record = read_clone_record(q)
     if record is None:
-        return {"clone_commit": "", "clone_problem": "The clone has no record of when it was made; clone again."}
+        return {"clone_problem": "The clone has no record of when it was made; clone again."}
     return {
         "clone_pull_request": record.pull_request_id,
-        "clone_commit": record.commit or "",
+        "clone_commit": record.commit,
         "cloned_at": dg.MetadataValue.timestamp(record.cloned_at),
     }
 

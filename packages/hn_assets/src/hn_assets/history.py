@@ -37,7 +37,7 @@ from hn_assets.assets import (
     versioned_asset,
 )
 from hn_assets.history_partitions import HOURLY
-from hn_assets.metadata import ITEMS_SCHEMA, frame_metadata
+from hn_assets.metadata import ITEMS_SCHEMA, id_range, rows_metadata, source_metadata
 from hn_core import HNClient
 from hn_core.client import FetchResult
 from hn_core.id_window import (
@@ -201,21 +201,24 @@ def item_history(
         f"{len(edges.probes)} ids)"
     )
     result = hn_client.fetch_items(ids, progress=ProgressLog(context.log))
+    source = source_metadata(hn_client)
     problems = fetch_problems(result, config.max_failed_items, config.max_missing_share, config.missing_grace_count)
     if problems:
         raise dg.Failure(
             description="Nothing was written, the hours keep their last good rows: " + "; ".join(problems),
-            metadata={**edges_metadata(edges, stored.edges), **fetch_metadata(result)},
+            metadata={**source, **edges_metadata(edges, stored.edges), **fetch_metadata(result)},
         )
     frame = history_frame((item for item in result.rows if not item.deleted), windows)
     ledger = windows_frame(windows, frame, result, edges.max_item_id)
+    # The rows written are counted by the I/O manager (dagster/partition_row_count): they are the hours', not the
+    # table's, so no dagster/row_count here.
     context.add_output_metadata(
         {
-            **frame_metadata(frame, ITEMS_PREVIEW),
-            "first_id": ids.start,
-            "last_id": ids.stop - 1,
+            **source,
+            **id_range(ids.start, ids.stop - 1),
             "id_count": len(ids),
             "time_outside_hour_count": int(frame[HISTORY_FLAG_COLUMN].sum()),
+            **rows_metadata(frame, ITEMS_PREVIEW),
             "hours": dg.MetadataValue.md(hours_table(ledger)),
             **edges_metadata(edges, stored.edges),
             **fetch_metadata(result),
@@ -318,17 +321,22 @@ def windows_frame(
     return pd.DataFrame(rows, columns=list(WINDOWS_DTYPES)).astype(WINDOWS_DTYPES)
 
 
+#: The hours table's count of each kind of ``UNSTORED_KINDS``, named as the materialization's own counts.
+UNSTORED_COUNTS = {"deleted_ids": "deleted_count", "null_ids": "missing_count", "failed_ids": "failed_count"}
+
+
 def hours_table(ledger: pd.DataFrame) -> str:
-    """The run's hours as a Markdown table: window, rows stored, items flagged, ids without a row."""
-    shown = ledger.head(LISTED_HOURS).assign(
-        hour=ledger[HISTORY_HOUR_COLUMN].dt.strftime("%Y-%m-%d %H:00"),
-        ids=ledger["end_id"] - ledger["first_id"],
-        **{kind: ledger[kind].map(lambda ids: len(json.loads(ids))) for kind in UNSTORED_KINDS},
+    """The run's hours as a Markdown table, latest first: window, rows stored, items flagged, ids without a row."""
+    latest = ledger.iloc[::-1].head(LISTED_HOURS)
+    shown = latest.assign(
+        hour=latest[HISTORY_HOUR_COLUMN].dt.strftime("%Y-%m-%d %H:00"),
+        id_count=latest["end_id"] - latest["first_id"],
+        **{count: latest[kind].map(lambda ids: len(json.loads(ids))) for kind, count in UNSTORED_COUNTS.items()},
     )
-    columns = ["hour", "first_id", "end_id", "ids", "stored_count", "time_outside_hour_count", "dead_count"]
-    table = shown[[*columns, *UNSTORED_KINDS]].to_markdown(index=False)
+    columns = ["hour", "first_id", "end_id", "id_count", "stored_count", "time_outside_hour_count", "dead_count"]
+    table = shown[[*columns, *UNSTORED_COUNTS.values()]].to_markdown(index=False)
     more = len(ledger) - LISTED_HOURS
-    return table + (f"\n\n(+{more} more hours: see ITEM_HISTORY_WINDOWS)" if more > 0 else "")
+    return table + (f"\n\n(+{more} earlier hours: see ITEM_HISTORY_WINDOWS)" if more > 0 else "")
 
 
 def edges_metadata(edges: Edges, stored: Mapping[int, int]) -> dict[str, Any]:

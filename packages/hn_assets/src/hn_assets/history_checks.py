@@ -22,7 +22,7 @@ from hn_assets.history import (
     sql_hour,
     unix_hour,
 )
-from hn_assets.metadata import id_list
+from hn_assets.metadata import id_list, without_empty
 from hn_core.environment import Target
 from hn_core.transforms import HISTORY_FLAG_COLUMN, HISTORY_HOUR_COLUMN, HISTORY_TIME_COLUMN, HOUR_SECONDS
 from hn_core.warehouse_query import WarehouseQuery, build_warehouse_query
@@ -80,16 +80,18 @@ def item_history_stores_its_id_window(
         stored_and_reported += sorted(here & reported)
     return dg.AssetCheckResult(
         passed=not (unrecorded or unaccounted or outside or stored_and_reported),
-        metadata={
-            "hours": len(ledger),
-            "hours_without_a_recorded_window": ", ".join(
-                datetime.fromtimestamp(hour, UTC).strftime("%Y-%m-%d %H:00") for hour in unrecorded[:LISTED]
-            ),
-            "stored": sum(len(ids) for ids in stored.values()),
-            "unaccounted_ids": id_list(unaccounted),
-            "ids_outside_window": id_list(outside),
-            "ids_stored_and_reported": id_list(stored_and_reported),
-        },
+        metadata=without_empty(
+            {
+                "hour_count": len(ledger),
+                "hours_without_a_recorded_window": ", ".join(
+                    datetime.fromtimestamp(hour, UTC).strftime("%Y-%m-%d %H:00") for hour in unrecorded[:LISTED]
+                ),
+                "stored_count": sum(len(ids) for ids in stored.values()),
+                "unaccounted_ids": id_list(unaccounted),
+                "ids_outside_window": id_list(outside),
+                "ids_stored_and_reported": id_list(stored_and_reported),
+            }
+        ),
     )
 
 
@@ -117,14 +119,16 @@ def item_history_times_outside_their_hour(
     return dg.AssetCheckResult(
         passed=not rows,
         severity=dg.AssetCheckSeverity.ERROR if misflagged else dg.AssetCheckSeverity.WARN,
-        metadata={
-            "time_outside_hour_count": len(outside),
-            "time_outside_hour": ", ".join(
-                f"{item_id} (time {moment}, hour {hour_start:%Y-%m-%d %H:00})"
-                for item_id, moment, hour_start, *_ in outside[:LISTED]
-            ),
-            "misflagged_ids": id_list(misflagged),
-        },
+        metadata=without_empty(
+            {
+                "time_outside_hour_count": len(outside),
+                "time_outside_hour": ", ".join(
+                    f"{item_id} (time {moment}, hour {hour_start:%Y-%m-%d %H:00})"
+                    for item_id, moment, hour_start, *_ in outside[:LISTED]
+                ),
+                "misflagged_ids": id_list(misflagged),
+            }
+        ),
     )
 
 
@@ -145,13 +149,15 @@ def item_history_ids_are_in_one_hour(
     repeated = {row_id: moments for row_id, moments in hours_by_id.items() if len(moments) > 1}
     return dg.AssetCheckResult(
         passed=not repeated,
-        metadata={
-            "repeated_count": len(repeated),
-            "repeated_ids": ", ".join(
-                f"{row_id} ({', '.join(str(moment) for moment in sorted(moments))})"
-                for row_id, moments in list(repeated.items())[:LISTED]
-            ),
-        },
+        metadata=without_empty(
+            {
+                "repeated_count": len(repeated),
+                "repeated_ids": ", ".join(
+                    f"{row_id} ({', '.join(str(moment) for moment in sorted(moments))})"
+                    for row_id, moments in list(repeated.items())[:LISTED]
+                ),
+            }
+        ),
     )
 
 
@@ -189,12 +195,14 @@ def item_history_windows_are_contiguous(warehouse_query: dg.ResourceParam[Wareho
     span = 0 if not stored_hours else int((last_hour - first_hour) / timedelta(hours=1)) + 1
     return dg.AssetCheckResult(
         passed=not any(problems.values()),
-        metadata={
-            "stored_hours": stored_hours,
-            "hours_not_stored_between": span - stored_hours,
-            **{f"{kind}_count": len(found) for kind, found in problems.items()},
-            **{kind: "; ".join(found[:LISTED]) for kind, found in problems.items()},
-        },
+        metadata=without_empty(
+            {
+                "stored_hours": stored_hours,
+                "hours_not_stored_between": span - stored_hours,
+                **{f"{kind}_count": len(found) for kind, found in problems.items()},
+                **{kind: "; ".join(found[:LISTED]) for kind, found in problems.items()},
+            }
+        ),
     )
 
 
