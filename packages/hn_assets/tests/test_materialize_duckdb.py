@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from dagster._core.remote_representation.external_data import RepositorySnap  # what the UI is served
 from pandas.testing import assert_frame_equal
 
 from hn_assets.definitions import defs
@@ -92,3 +94,8 @@ def test_materialize_all_assets_into_duckdb(
         assert metadata[name]["query"] == f"SELECT * FROM HACKER_NEWS.{table}"
         newest = sorted(read_table(tmp_path / "hn.duckdb", table)["id"], reverse=True)[:10]
         assert preview_ids(metadata[name]["preview"]) == newest
+
+    # The resource shows the URL its runs fetch from, in the repository snapshot the UI is served.
+    snapshot = RepositorySnap.from_def(local_defs.get_repository_def())
+    [hn_client] = [resource for resource in snapshot.resources if resource.name == "hn_client"]
+    assert hn_client.configured_values["base_url"] == json.dumps(hn_api_server.base_url)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
@@ -46,9 +46,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
 
 
-def default_base_url() -> str:
-    """``HN_API_BASE_URL`` when set (e.g. the offline server), else the public API."""
-    return os.environ.get(HN_API_BASE_URL_ENV) or PUBLIC_HN_API_BASE_URL
+def default_base_url(env: Mapping[str, str] | None = None) -> str:
+    """``HN_API_BASE_URL`` of ``env`` (default: ``os.environ``) when set (e.g. the offline server), else the public
+    API."""
+    return (os.environ if env is None else env).get(HN_API_BASE_URL_ENV) or PUBLIC_HN_API_BASE_URL
 
 
 class HNAPIClient(ConfigurableResource, HNClient):

@@ -2,7 +2,8 @@
 
 Resource keys are a contract shared by both locations:
 
-- ``hn_client``: ``HNAPIClient`` (base URL from ``HN_API_BASE_URL``, default the public API);
+- ``hn_client``: ``HNAPIClient`` (base URL from ``HN_API_BASE_URL``, default the public API), built with the base URL
+  resolved, so the UI shows the URL the location's runs fetch from;
 - ``warehouse_io_manager``: Dagster's DuckDB pandas I/O manager locally, its Snowflake one everywhere else (both
   replacing a table or a partition atomically, with declared column types: see ``hn_core.warehouse_duckdb``);
 - ``snowflake``: ``SnowflakeResource`` wherever Snowflake is configured; in local DuckDB mode a resource that fails
@@ -94,10 +95,10 @@ def require_identifier(env: Mapping[str, str], variable: str) -> str:
 
 def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
     """Every resource of ``target``, under the shared keys."""
-    from hn_core.api_client import HNAPIClient  # aiohttp: only for the locations that fetch
+    from hn_core.api_client import HNAPIClient, default_base_url  # aiohttp: only for the locations that fetch
 
     return {
-        "hn_client": HNAPIClient(),
+        "hn_client": HNAPIClient(base_url=default_base_url(env)),
         "warehouse_io_manager": build_warehouse_io_manager(target, env),
         "snowflake": build_snowflake_resource(target, env),
     }
