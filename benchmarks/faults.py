@@ -26,8 +26,8 @@ from benchmarks.server import free_port
 from hn_assets.assets import ITEMS_PREVIEW
 from hn_assets.metadata import frame_metadata
 from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, HNAPIClient
-from hn_core.fixtures import generate_items
-from hn_core.offline_server import Faults, OfflineHNAPI, refusing_port, serve_in_thread, serve_until_stopped
+from hn_offline_api.fixtures import generate_items
+from hn_offline_api.server import Faults, OfflineHNAPI, refusing_port, serve_in_thread, serve_until_stopped
 
 IDS = range(1, 1_001)
 

@@ -33,9 +33,9 @@ from benchmarks.machine import machine_info
 from benchmarks.materialize import run_local_child
 from benchmarks.server import ServerProcess
 from hn_core.client import FetchResult, HNClient, ProgressCallback
-from hn_core.fixtures import IRREGULAR_MIX, generate_items
 from hn_core.id_window import find_edges
 from hn_core.model import HNItem
+from hn_offline_api.fixtures import IRREGULAR_MIX, generate_items
 
 HOUR = 3600
 FIXTURE_ITEMS = 60_000

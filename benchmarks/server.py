@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``python -m hn_core.offline_server`` on a free port; use as a context manager.
+    """``python -m hn_offline_api.server`` on a free port; use as a context manager.
 
     The server is a separate process so that its CPU time and memory are its own and never the benchmark's.
     """
@@ -49,7 +49,7 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         command = module_command(
-            "hn_core.offline_server",
+            "hn_offline_api.server",
             "--host",
             self.host,
             "--port",

@@ -26,9 +26,11 @@ HADOLINT = Path(sys.executable).with_name("hadolint")
 LOCATIONS = {"hn_assets": ("hn-assets", "hn_assets"), "db_ops": ("db-ops", "db_ops")}
 # Must be in every image besides the location's own package.
 IN_EVERY_IMAGE = {"hn_core", "dagster", "dagster_cloud"}
-# Must never be in an image: dev tools, the test-only package, the other location.
+# Must never be in an image: dev tools, the test-only package, the offline HN API, the other location.
 # dagster_cloud_cli is not here: dagster-cloud, which the Dagster+ agent needs in every image, depends on it.
-DEV_ONLY = {"pytest", "ruff", "fakesnow", "hn_testing", "dagster_webserver", "matplotlib"}
+DEV_ONLY = {"pytest", "ruff", "fakesnow", "hn_testing", "hn_offline_api", "dagster_webserver", "matplotlib"}
+# Workspace members that only development installs (the distributions of hn_testing and hn_offline_api).
+DEV_MEMBERS = {"hn-testing": "hn_testing", "hn-offline-api": "hn_offline_api"}
 
 
 def dockerfile(location: str) -> Path:
@@ -155,6 +157,51 @@ def test_every_member_manifest_is_copied_for_the_locked_sync(location):
     assert copied == members
 
 
+def exported_requirements(distribution: str, *flags: str) -> set[str]:
+    """What `uv export --package <distribution> --no-dev` resolves from the lock: the names the image installs.
+
+    Workspace members are named by their folder (``-e ./packages/hn_core`` gives ``hn_core``).
+    """
+    command = ["uv", "export", "--locked", "--offline", "--package", distribution, "--no-dev", "--no-hashes"]
+    completed = subprocess.run(
+        [*command, "--quiet", *flags], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    names = set()
+    for raw in completed.stdout.splitlines():
+        line = raw.strip()
+        if line.startswith("-e "):
+            names.add(Path(line[3:]).name)
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[=<>;\[ ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+@pytest.mark.parametrize("location", sorted(LOCATIONS))
+def test_the_lock_gives_no_dev_member_to_an_image(location):
+    """The images install `--package <location> --no-dev`: the offline HN API and hn_testing stay out of it."""
+    if shutil.which("uv") is None:
+        pytest.fail("uv is required to export the location's requirements")
+    distribution, package = LOCATIONS[location]
+    names = exported_requirements(distribution)
+    assert {"hn_core", package} <= names, sorted(names)
+    dev_members = {*DEV_MEMBERS, *DEV_MEMBERS.values()}
+    assert not names & dev_members, sorted(names & dev_members)
+
+
+def test_the_offline_api_reaches_the_workspace_only_through_an_extra():
+    """`hn-quickstart` needs the offline HN API: the extra `offline` of hn-assets brings it, and no image asks."""
+    if shutil.which("uv") is None:
+        pytest.fail("uv is required to export the location's requirements")
+    assert "hn_offline_api" in exported_requirements("hn-assets", "--extra", "offline")
+    assert "hn_offline_api" not in exported_requirements("hn-assets")
+    for location in LOCATIONS:
+        syncs = [
+            i.value for i in read_instructions(dockerfile(location)) if i.keyword == "RUN" and "uv sync" in i.value
+        ]
+        assert not any("--extra" in sync or "--all-extras" in sync for sync in syncs), location
+
+
 # ---- build context (.dockerignore) ----
 
 
@@ -215,7 +262,7 @@ def test_build_context_is_small_and_complete():
     files = build_context_files()
     assert "uv.lock" in files
     assert "pyproject.toml" in files
-    for member in ("hn_core", "hn_assets", "db_ops", "hn_testing"):
+    for member in ("hn_core", "hn_assets", "db_ops", "hn_testing", "hn_offline_api"):
         assert f"packages/{member}/pyproject.toml" in files
     assert any(f.startswith("packages/hn_core/src/hn_core/") for f in files)
     excluded = [

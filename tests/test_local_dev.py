@@ -156,7 +156,7 @@ def local_loop(
     tmp_path_factory: pytest.TempPathFactory, hn_fixture_items
 ) -> Iterator[tuple[DevServer, dict[str, Any]]]:
     """Runs the quick start, then starts `dg dev` on the same home; yields the server and the quick start's facts."""
-    from hn_core.offline_server import OfflineHNAPI, serve_in_thread
+    from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 
     tmp = tmp_path_factory.mktemp("local_loop")
     home = tmp / "dagster_home"

@@ -27,8 +27,8 @@ import pytest
 from hn_assets.assets import comments, items, stories
 from hn_assets.branch_demo import clone, comments_without_dead, definitions, local_warehouse
 from hn_assets.changes import changed_assets, fingerprints, plan, removed_assets
-from hn_core.fixtures import IRREGULAR_MIX, generate_items
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
+from hn_offline_api.fixtures import IRREGULAR_MIX, generate_items
+from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 from tests.dagster_plus_stand_in import organization, prepare_home, webservers
 from tests.forge_stand_in import TOKEN, ForgeState, Thread, forge
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from hn_assets.branch_demo import main
-from hn_core.fixtures import IRREGULAR_MIX, generate_items
+from hn_offline_api.fixtures import IRREGULAR_MIX, generate_items
 
 
 def comments_of(path: Path, schema: str) -> list[tuple]:

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from hn_assets.definitions import defs
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
+from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 
 ONLY_COMMENTS = {
     item_id: {"id": item_id, "type": "comment", "by": "pg", "time": 1_700_000_000 + item_id, "parent": 1, "text": "hi"}

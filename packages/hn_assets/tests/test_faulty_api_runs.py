@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from hn_assets.definitions import defs
-from hn_core.fixtures import generate_items
-from hn_core.offline_server import Faults, OfflineHNAPI, serve_in_thread
+from hn_offline_api.fixtures import generate_items
+from hn_offline_api.server import Faults, OfflineHNAPI, serve_in_thread
 from hn_testing.hn_api import RunningHNAPI
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")

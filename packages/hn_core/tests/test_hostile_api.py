@@ -16,7 +16,7 @@ import pytest
 
 from hn_core import HNAPIClient, HNFetchError
 from hn_core.http_fetch import parse_retry_after
-from hn_core.offline_server import Faults, refusing_port
+from hn_offline_api.server import Faults, refusing_port
 from hn_testing.hn_api import RunningHNAPI
 
 IDS = range(301, 341)

@@ -9,7 +9,6 @@ import pytest
 
 from hn_core.api_client import HNAPIClient
 from hn_core.client import FetchResult, HNFetchError, Item, StubHNClient
-from hn_core.fixtures import IRREGULAR_MIX, ItemMix, ItemTiming, generate_items
 from hn_core.id_window import (
     HourWindow,
     IdWindowError,
@@ -20,7 +19,8 @@ from hn_core.id_window import (
     hour_windows,
     window_of,
 )
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
+from hn_offline_api.fixtures import IRREGULAR_MIX, ItemMix, ItemTiming, generate_items
+from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 
 HOUR = 3600
 ORDERED = ItemTiming(seconds_per_item=20, out_of_order_share=0, redated_share=0)

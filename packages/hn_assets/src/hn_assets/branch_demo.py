@@ -35,10 +35,9 @@ import pandas as pd
 from hn_assets.assets import COMMENTS_PREVIEW, COMMON, comments, items, stories, versioned_asset
 from hn_assets.changes import changed_assets, fingerprints
 from hn_assets.metadata import frame_metadata
+from hn_assets.offline_api import serve_generated_items
 from hn_core.environment import resolve_target
-from hn_core.fixtures import IRREGULAR_MIX, generate_items
 from hn_core.names import clone_database_name
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
 from hn_core.transforms import comments_frame
 
 DEMO_PULL_REQUEST = 1
@@ -126,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         production_path = folder / WAREHOUSE_FILE
         clone_path = folder / f"{clone_database_name(DEMO_PULL_REQUEST)}.duckdb"
-        with serve_in_thread(OfflineHNAPI(generate_items(5_000, mix=IRREGULAR_MIX))) as base_url:
+        with serve_generated_items(5_000, irregular=True) as base_url:
             with local_warehouse(production_path, base_url):
                 production = definitions([items, comments, stories])
                 run(

@@ -34,9 +34,8 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
+from hn_assets.offline_api import serve_generated_items
 from hn_core.environment import Environment, Store, resolve_target
-from hn_core.fixtures import generate_items
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
 #: The code location as workspace.yaml and the dg project name it: module, attribute, location.
@@ -197,11 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     from hn_assets.definitions import defs
 
-    api = OfflineHNAPI(generate_items(args.fixture_size))
     log_level = "DEBUG" if args.verbose else "INFO"
     with (
         project_instance(root is not None) as instance,
-        serve_in_thread(api) as base_url,
+        serve_generated_items(args.fixture_size) as base_url,
         mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}),
     ):
         definitions = defs()

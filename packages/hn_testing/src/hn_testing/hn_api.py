@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from hn_core.client import Item
-from hn_core.fixtures import ItemMix, generate_items
-from hn_core.offline_server import OfflineHNAPI, serve_in_thread
+from hn_offline_api.fixtures import ItemMix, generate_items
+from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 
 #: Size of the fixture the tests serve: big enough for every kind of item, small enough to fetch in milliseconds.
 TEST_MAX_ITEM_ID = 400

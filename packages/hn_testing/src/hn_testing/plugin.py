@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 STANDING_DATABASES: tuple[str, ...] = ("PRODUCTION", "STAGING", "LOCAL")
 
 
-#: The generated items' times start in November 2023 (hn_core.fixtures): the tests' history starts before them.
+#: The generated items' times start in November 2023 (hn_offline_api.fixtures): the tests' history starts before them.
 TEST_HISTORY_START = "2023-11-01-00:00"
 
 

@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from hn_core.client import Item
-from hn_core.fixtures import generate_items
-from hn_core.offline_http import ServerLimits
-from hn_core.offline_server import AttemptLog, Faults, OfflineHNAPI, refusing_port, serve_in_thread
+from hn_offline_api.fixtures import generate_items
+from hn_offline_api.offline_http import ServerLimits
+from hn_offline_api.server import AttemptLog, Faults, OfflineHNAPI, refusing_port, serve_in_thread
 from hn_testing.hn_api import RunningHNAPI
 
 #: Generous bound for anything the server should do at once; far above any healthy answer time.
@@ -285,7 +285,7 @@ def test_slow_connections_cannot_lock_others_out() -> None:
     """With 128 file descriptors, 150 connections that never finish a request leave room for a real client."""
     limited_server = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
-        "from hn_core.offline_server import main; main(sys.argv[1:])"
+        "from hn_offline_api.server import main; main(sys.argv[1:])"
     )
     server = subprocess.Popen(
         [sys.executable, "-c", limited_server, "--port", "0", "--items", "50"], stdout=subprocess.PIPE, text=True

@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 
 from hn_core import ITEM_TYPES
-from hn_core.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
-from hn_core.offline_server import fixture_items, parse_args
+from hn_offline_api.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
+from hn_offline_api.server import fixture_items, parse_args
 
 
 def test_generation_is_deterministic_and_seeded() -> None:
@@ -136,7 +136,7 @@ def free_port() -> int:
 def test_console_script_serves_the_api() -> None:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "hn_core.offline_server", "--port", str(port), "--items", "50"],
+        [sys.executable, "-m", "hn_offline_api.server", "--port", str(port), "--items", "50"],
         stdout=subprocess.PIPE,
         text=True,
     )

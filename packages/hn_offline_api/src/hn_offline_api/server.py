@@ -2,7 +2,7 @@
 
 It serves ``/v0/maxitem.json`` and ``/v0/item/<id>.json`` like the public API, with a configurable latency per
 request and injected faults, so that the real client, the quick start and the benchmarks run without a network.
-The HTTP server itself, fast and safe from one bad client, is ``hn_core.offline_http``; every routing and fault
+The HTTP server itself, fast and safe from one bad client, is ``hn_offline_api.offline_http``; every routing and fault
 decision is made here, in ``OfflineHNAPI.reply``.
 
 Faults are decided per (item id, attempt number): shares by a seeded hash, everything else by the attempt count, so a
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from hn_core.api_client import new_event_loop
 from hn_core.client import Item
-from hn_core.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
-from hn_core.offline_http import (
+from hn_offline_api.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
+from hn_offline_api.offline_http import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     Reply,

@@ -1,0 +1,5 @@
+"""The offline HN API: a local HTTP server in the HN API's shape, with latency and faults, and the items it serves.
+
+Development only (the quick start, the tests and the benchmarks); the production images never install it.
+``hn_offline_api.server`` serves, ``hn_offline_api.fixtures`` generates the items.
+"""
