@@ -84,4 +84,13 @@ def test_every_asset_check_and_job_has_a_markdown_description(use_environment) -
     descriptions |= {job.name: job.description for job in definitions.jobs if not job.name.startswith("__")}
 
     assert all(descriptions.values()), descriptions
+    # Resources (their class docstring) and every config field the Launchpad's schema pane shows, too.
+    resources = definitions.get_repository_def().get_top_level_resources()
+    descriptions |= {f"resource {key}": resource.description or "" for key, resource in resources.items()}
+    schemas = [(f"resource {key}", r.config_schema) for key, r in resources.items()]
+    schemas += [(f"op {node.name}", node.config_schema) for job in definitions.get_repository_def().get_all_jobs()
+                for node in job.graph.node_defs]  # fmt: skip
+    for owner, schema in schemas:
+        fields = getattr(getattr(schema, "config_type", None), "fields", None) or {}
+        descriptions |= {f"{owner}.{name}": field.description or "" for name, field in fields.items()}
     assert not [name for name, text in descriptions.items() if "``" in text]

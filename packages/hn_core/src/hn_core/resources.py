@@ -33,7 +33,7 @@ LOCAL_SNOWFLAKE_OPT_IN = "HN_LOCAL_WAREHOUSE=snowflake"
 
 
 class SnowflakeNotConfigured(ConfigurableResource):
-    """Stands in for ``snowflake`` where there is none (local DuckDB mode): any run that needs it stops at once."""
+    """Stands in for `snowflake` where there is none (local DuckDB mode): any run that needs it stops at once."""
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         raise ConfigurationError(

@@ -168,7 +168,7 @@ def _reconcile_partitioned_table(
 
 
 class WarehouseDuckDBIOManager(DuckDBPandasIOManager):
-    """``DuckDBPandasIOManager`` whose writes are atomic and whose tables have declared column types."""
+    """`DuckDBPandasIOManager` whose writes are atomic and whose tables have declared column types."""
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
