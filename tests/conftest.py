@@ -97,11 +97,17 @@ class FakeDagsterCloud:
 
     def runs_tagged(self, deployment: str, tags: list[dict[str, str]]) -> list[dict[str, Any]]:
         """``runsOrError``'s answer: the deployment's runs carrying every tag, each at its current status."""
-        return [
-            {"runId": run_id, "status": current_status(run), "creationTime": float(run["created"])}
-            for run_id, run in self.read()["runs"].items()
-            if run["deployment"] == deployment and all(run["tags"].get(t["key"]) == t["value"] for t in tags)
-        ]
+        data = self.read()
+        found = []
+        for run_id, run in data["runs"].items():
+            if run["deployment"] != deployment or not all(run["tags"].get(t["key"]) == t["value"] for t in tags):
+                continue
+            if run.get("hidden_lookups", 0) > 0:  # not created yet, as far as this lookup can tell
+                run["hidden_lookups"] -= 1
+                continue
+            found.append({"runId": run_id, "status": current_status(run), "creationTime": float(run["created"])})
+        self.write(data)
+        return found
 
 
 def current_status(run: dict[str, Any]) -> str:

@@ -961,9 +961,11 @@ def test_main_fails_closed_without_the_production_token(fake_dagster_cloud):
     assert "The environment 'production' has no secret DAGSTER_CLOUD_API_TOKEN" in annotation[2]
 
 
-def test_an_unset_organization_fails_before_anything_is_deployed(fake_dagster_cloud):
-    """Without the organization's name or URL the CLI would be pointed at ``https://.dagster.cloud``."""
-    unset = {"DAGSTER_CLOUD_ORGANIZATION": None, "DAGSTER_CLOUD_URL": None}
+@pytest.mark.parametrize("url", [None, "https://acme.eu.dagster.cloud"])
+def test_an_unset_organization_fails_before_anything_is_deployed(fake_dagster_cloud, url):
+    """`ci init` requires the organization even where DAGSTER_CLOUD_URL is set (dagster_cloud_options with
+    allow_empty=False, commands/ci/__init__.py): a URL alone passes nothing on to a deploy that would fail."""
+    unset = {"DAGSTER_CLOUD_ORGANIZATION": None, "DAGSTER_CLOUD_URL": url}
     sim = simulate(DEPLOY_WORKFLOW, Event("push", variables=unset), fake_dagster_cloud)
 
     assert sim.results["credentials"] == "failure"

@@ -186,9 +186,14 @@ def test_rule_evaluator():
 
 
 def test_a_pipeline_of_a_fork_merge_request_run_in_this_project_is_marked_with_a_warning():
+    # GitLab's predefined variables: CI_PROJECT_ID is where the pipeline runs, CI_MERGE_REQUEST_PROJECT_ID the target.
     fork = {**MERGE_REQUEST, **MR_TOKENS, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "9", "CI_MERGE_REQUEST_PROJECT_ID": "7"}
-    own = {**fork, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "7"}
-    assert "fork-merge-request-warning" in pipeline(fork)
+    run_here = {**fork, "CI_PROJECT_ID": "7"}
+    in_the_fork = {**MERGE_REQUEST, "CI_PROJECT_ID": "9", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "9"}
+    in_the_fork["CI_MERGE_REQUEST_PROJECT_ID"] = "7"
+    own = {**run_here, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "7"}
+    assert "fork-merge-request-warning" in pipeline(run_here)
+    assert "fork-merge-request-warning" not in pipeline(in_the_fork), "the fork's own pipeline holds nothing of ours"
     assert "fork-merge-request-warning" not in pipeline(own)
     job = resolved_jobs()["fork-merge-request-warning"]
     assert job["rules"][0]["allow_failure"] is True, "a warning: the pipeline goes on"

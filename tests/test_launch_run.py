@@ -220,6 +220,43 @@ def test_a_launch_call_that_dies_after_creating_its_run_is_followed_not_repeated
     assert [q["answer"] for q in fake_dagster_cloud.status_queries()] == ["STARTED", "SUCCESS"]
 
 
+def test_a_run_created_after_its_launch_call_gave_up_is_found_before_launching_again(fake_dagster_cloud):
+    """The first lookup finds nothing (Dagster+ still creating the run); the one before the relaunch finds it."""
+    fake_dagster_cloud.plan("clone_prod", ["LATE", "STARTED", "SUCCESS"], ["SUCCESS"])
+    completed = launch_run(fake_dagster_cloud.env(**FAST), "--attempts=3")
+    assert completed.returncode == SUCCEEDED, output(completed)
+    (launch,) = fake_dagster_cloud.launches()
+    assert f"The earlier launch created run {launch['run_id']} after all" in completed.stdout
+
+
+def test_a_partial_graphql_error_is_looked_up_not_taken_for_a_refusal(fake_dagster_cloud):
+    """The CLI's "Error in GraphQL response" also comes with a run created and a field of it failing."""
+    fake_dagster_cloud.plan("clone_prod", ["LOST", "SUCCESS"])
+    data = fake_dagster_cloud.read()
+    data["lost_message"] = "Error in GraphQL response: [{'message': 'field runConfigYaml failed'}]"
+    fake_dagster_cloud.write(data)
+    completed = launch_run(fake_dagster_cloud.env(**FAST), "--attempts=2")
+    assert completed.returncode == SUCCEEDED, output(completed)
+    assert len(fake_dagster_cloud.launches()) == 1
+
+
+def test_a_rerun_launches_nothing_when_it_cannot_tell_whether_its_earlier_run_goes_on(fake_dagster_cloud):
+    env = fake_dagster_cloud.env(**FAST, **GITHUB_JOB_ENV, DAGSTER_CLOUD_URL="http://127.0.0.1:9")
+    completed = launch_run(env)
+    assert completed.returncode == STATUS_UNKNOWN, output(completed)
+    assert "could not look for a run this CI job launched before" in completed.stderr
+    assert fake_dagster_cloud.launches() == []
+
+
+def test_nothing_is_launched_once_the_budget_is_spent(fake_dagster_cloud):
+    fake_dagster_cloud.plan("clone_prod", "LAUNCH_ERROR", ["SUCCESS"])
+    env = fake_dagster_cloud.env(**{**FAST, "LAUNCH_RUN_RETRY_DELAY_SECONDS": "0"}, LAUNCH_RUN_TIMEOUT_SECONDS="0")
+    completed = launch_run(env, "--attempts=2")
+    assert completed.returncode == TIMED_OUT, output(completed)
+    assert "not launched: the 0 s budget is spent" in completed.stderr
+    assert fake_dagster_cloud.launches() == []
+
+
 def test_a_failed_launch_that_created_nothing_is_launched_again(fake_dagster_cloud):
     fake_dagster_cloud.plan("clone_prod", "LAUNCH_ERROR", ["SUCCESS"])
     completed = launch_run(fake_dagster_cloud.env(**FAST), "--attempts=2")

@@ -111,7 +111,8 @@ class DagsterPlus:
         self, deployment: str, environ: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS
     ) -> None:
         environ = dict(os.environ if environ is None else environ)
-        url, organization = environ.get("DAGSTER_CLOUD_URL", ""), environ.get("DAGSTER_CLOUD_ORGANIZATION", "")
+        url = environ.get("DAGSTER_CLOUD_URL", "").strip()
+        organization = environ.get("DAGSTER_CLOUD_ORGANIZATION", "").strip()
         base = url.rstrip("/") if url else f"https://{organization}.dagster.cloud/{deployment}"
         self.endpoint = f"{base}/graphql"
         self.deployment = deployment
@@ -120,6 +121,9 @@ class DagsterPlus:
             "Content-Type": "application/json",
             "Dagster-Cloud-Api-Token": environ.get("DAGSTER_CLOUD_API_TOKEN", ""),
             "Dagster-Cloud-Deployment": deployment,
+            # As the CLI's deployment-scoped client sends it (core/headers/auth.py DagsterCloudInstanceScope).
+            "Dagster-Cloud-Scope": "deployment",
+            "User-Agent": "hn-platform-ci (dagster-cloud-cli compatible)",
         }
 
     def query(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:

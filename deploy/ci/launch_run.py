@@ -93,8 +93,10 @@ LOOKUP_LIMIT = 20
 # What Dagster+ answers to a launch it will refuse again: HTTP 401/403 (dagster_cloud_cli/core/graphql_client.py
 # retries only 409, 429 and 5xx), and the error types of the LaunchRunResult union other than PythonError
 # (dagster_graphql/schema/runs.py, pipeline_execution_error_types), which the CLI quotes in "Unable to launch run".
+# Not "Error in GraphQL response": the CLI raises it for any answer with errors, a partial one included (the run
+# created, a field of it failing), so it is looked up and retried like any passing failure.
 PERMANENT_LAUNCH_ERROR = re.compile(
-    r"\b40[13] Client Error|Error in GraphQL response|'__typename': '(PipelineNotFoundError|InvalidSubsetError|"
+    r"\b40[13] Client Error|'__typename': '(PipelineNotFoundError|InvalidSubsetError|"
     r"RunConfigValidationInvalid|UnauthorizedError|InvalidStepError|InvalidOutputError|PresetNotFoundError|"
     r"ConflictingExecutionParamsError|NoModeProvidedError)'"
 )
@@ -288,7 +290,7 @@ def launch(request: Launch, timing: Timing) -> tuple[str, str, bool]:
     tail = "\n".join(output[-20:]) or "(no output)"
     if completed.returncode == 0:
         return "", f"dagster-cloud job launch printed no run id:\n{tail}", False
-    refused = PERMANENT_LAUNCH_ERROR.search(tail) is not None
+    refused = PERMANENT_LAUNCH_ERROR.search("\n".join(output)) is not None
     return "", f"dagster-cloud job launch exited {completed.returncode}:\n{tail}", refused
 
 
@@ -385,23 +387,44 @@ def follow(request: Launch, run_id: str, base_url: str, timing: Timing, seen: se
 
 def adopt_earlier_attempt(request: Launch, base_url: str, timing: Timing, seen: set[str]) -> Outcome | None:
     """A re-run of the CI job follows the run its earlier attempt launched while that run goes on or succeeded;
-    after one that failed or was canceled it launches afresh (what a re-run is for)."""
+    after one that failed or was canceled it launches afresh (what a re-run is for). When Dagster+ cannot say, it
+    launches nothing: the earlier run may be going."""
     try:
         runs = runs_launched_as(request, timing)
     except GraphQLError as error:
-        say(f"Could not look for a run launched earlier under {LAUNCH_KEY_TAG}={request.launch_key}: {error}")
-        return None
+        message = (
+            f"could not look for a run this CI job launched before ({LAUNCH_KEY_TAG}={request.launch_key}), so "
+            f"nothing is launched (it could be a second one): {error}. Re-run the job once Dagster+ answers."
+        )
+        return Outcome(STATUS_UNKNOWN, message, final=True)
     seen.update(run_id for run_id, _ in runs)
     for run_id, status in runs:
-        if status not in ("FAILURE", "CANCELED"):
+        if status not in ("FAILURE", "CANCELED", "CANCELING"):
             url = run_url(base_url, request.deployment, run_id)
             say(f"Following run {run_id} ({status}), launched for this job before: {url}")
             return follow(request, run_id, base_url, timing, seen)
     return None
 
 
-def attempt(request: Launch, base_url: str, timing: Timing, seen: set[str]) -> Outcome:
+def created_meanwhile(request: Launch, timing: Timing, seen: set[str]) -> list[tuple[str, str]]:
+    """Runs under the launch key that this invocation has not followed yet (a launch call that failed may have
+    created one, even after the last look). Raises GraphQLError."""
+    return [run for run in runs_launched_as(request, timing) if run[0] not in seen]
+
+
+def attempt(request: Launch, base_url: str, timing: Timing, seen: set[str], relaunch: bool = False) -> Outcome:
     where = f"{request.job} in {request.deployment} (location {request.location}, repository {request.repository})"
+    if timing.left() <= 0:
+        return Outcome(TIMED_OUT, f"{where} not launched: the {timing.timeout:g} s budget is spent", final=True)
+    if relaunch:  # the failed launch before this one may have created its run since it was looked for
+        try:
+            created = created_meanwhile(request, timing, seen)
+        except GraphQLError as lookup_error:
+            message = f"could not look for a run of {where} before launching again, so nothing is: {lookup_error}"
+            return Outcome(STATUS_UNKNOWN, message, final=True)
+        if created:
+            say(f"The earlier launch created run {created[0][0]} after all: following it instead of launching again")
+            return follow(request, created[0][0], base_url, timing, seen)
     say(f"Launching {where}")
     run_id, error, refused = launch(request, timing)
     if not error:
@@ -411,7 +434,7 @@ def attempt(request: Launch, base_url: str, timing: Timing, seen: set[str]) -> O
         return Outcome(LAUNCH_FAILED, f"could not launch {where}: {refusal_hint(request, error)}. {error}", final=True)
     # The launch may have created a run all the same: follow it rather than launch a second.
     try:
-        created = [run for run in runs_launched_as(request, timing) if run[0] not in seen]
+        created = created_meanwhile(request, timing, seen)
     except GraphQLError as lookup_error:
         message = (
             f"could not tell whether the launch of {where} created a run, so nothing more is launched: {error}\n"
@@ -435,8 +458,10 @@ def run_with_retries(
         adopted = adopt_earlier_attempt(request, base_url, timing, seen)
         if adopted is not None:
             return adopted
+    outcome: Outcome | None = None
     for number in range(1, attempts + 1):
-        outcome = attempt(request, base_url, timing, seen)
+        relaunch = outcome is not None and outcome.code == LAUNCH_FAILED
+        outcome = attempt(request, base_url, timing, seen, relaunch=relaunch)
         if not outcome.retried or number == attempts:
             return outcome
         if timing.left() <= timing.retry_delay:
