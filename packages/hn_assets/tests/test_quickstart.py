@@ -162,3 +162,13 @@ def test_a_relative_warehouse_path_means_the_same_as_for_dg_dev(checkout: Path, 
     assert main(["--items", "10", "--fixture-size", "100"]) == 0
 
     assert counts(checkout / "data" / "quick.duckdb")["ITEMS"] > 0
+
+
+def test_without_the_offline_api_the_quick_start_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The images leave hn-offline-api out: the location still loads, and the quick start names what is missing."""
+    from hn_assets.offline_api import serve_generated_items
+
+    monkeypatch.setitem(sys.modules, "hn_offline_api.server", None)  # what `import` finds when it is not installed
+
+    with pytest.raises(SystemExit, match=r"offline HN API is not installed.*uv sync.*hn-assets\[offline\]"):
+        serve_generated_items(10).__enter__()
