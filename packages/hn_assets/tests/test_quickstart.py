@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +19,7 @@ import pytest
 from dagster._cli.utils import get_possibly_temporary_instance_for_cli
 from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
-from hn_assets.quickstart import ROOT_MARKERS, main
+from hn_assets.quickstart import OFFLINE_PORT, ROOT_MARKERS, main, serve_offline_api
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 
@@ -73,8 +76,7 @@ def test_quickstart_explains_its_tables_and_keeps_its_run_in_the_project_instanc
         )
         assert [run.run_id for run in in_location] == [runs[0].run_id]
         assert runs[0].remote_job_origin.location_name == "hn_assets"
-        read_from = runs[0].run_config["resources"]["hn_client"]["config"]["base_url"]
-        assert read_from.startswith("http://127.0.0.1:"), "the run's config says which API it read"
+        assert "resources" not in runs[0].run_config, "re-executed, the run reads the API dg dev is given"
         materialized = instance.fetch_materializations(dg.AssetKey("items"), limit=1).records[0]
         assert materialized.asset_materialization.metadata["dagster/row_count"].value == rows["ITEMS"]
         assert instance.event_log_storage.get_concurrency_info("hacker_news_tables").slot_count == 1
@@ -172,3 +174,28 @@ def test_without_the_offline_api_the_quick_start_says_how_to_install_it(monkeypa
 
     with pytest.raises(SystemExit, match=r"offline HN API is not installed.*uv sync.*hn-assets\[offline\]"):
         serve_generated_items(10).__enter__()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_the_offline_api_takes_the_readmes_port_where_it_is_free_else_any() -> None:
+    """On the README's port the quick start's run is the job `dg dev` runs with that HN_API_BASE_URL; where the
+    port is taken, it still runs, on a free one."""
+    readme_url = f"http://127.0.0.1:{OFFLINE_PORT}"
+    with ExitStack() as stack:
+        holder = stack.enter_context(socket.socket())
+        holder.bind(("127.0.0.1", 0 if not port_is_free(OFFLINE_PORT) else OFFLINE_PORT))
+        holder.listen()
+        taken = serve_offline_api(stack, 10)
+        assert taken != readme_url
+        assert urllib.request.urlopen(f"{taken}/v0/maxitem.json", timeout=5).read() == b"10"
+    with ExitStack() as stack:
+        free = serve_offline_api(stack, 10)
+        assert free == readme_url or not port_is_free(OFFLINE_PORT), "taken meanwhile by another process"

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def serve_generated_items(size: int, *, irregular: bool = False) -> Iterator[str]:
-    """Serve ``size`` generated items (``irregular``: the mix with nulls, deleted and dead items) on 127.0.0.1.
+def serve_generated_items(size: int, *, irregular: bool = False, port: int = 0) -> Iterator[str]:
+    """Serve ``size`` generated items (``irregular``: the mix with nulls, deleted and dead items) on 127.0.0.1, on
+    ``port`` (0: a free one; a port in use raises ``OSError``).
 
     Yields the base URL. Without ``hn_offline_api`` installed, exits naming the command that installs it.
     """
@@ -25,5 +26,6 @@ def serve_generated_items(size: int, *, irregular: bool = False) -> Iterator[str
             "the offline HN API is not installed: it is a development tool, installed by `uv sync` in the "
             "workspace (or `pip install 'hn-assets[offline]'`)"
         ) from missing
-    with serve_in_thread(OfflineHNAPI(generate_items(size, mix=IRREGULAR_MIX if irregular else None))) as url:
+    api = OfflineHNAPI(generate_items(size, mix=IRREGULAR_MIX if irregular else None))
+    with serve_in_thread(api, port=port) as url:
         yield url

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NoReturn
 from unittest import mock
@@ -174,6 +174,19 @@ def summary(result: dg.JobExecutionResult, target_path: str, schema: str, count:
     return "\n".join(lines)
 
 
+def serve_offline_api(stack: ExitStack, fixture_size: int) -> str:
+    """The offline API's base URL, served for the rest of ``stack``: on the README's port where it is free.
+
+    There the run is the one `dg dev` with ``HN_API_BASE_URL`` at that port would make: the same job (whose
+    description and ``hn_client`` name the URL), so the UI re-executes it as that job, against that server. Where the
+    port is taken (an ``hn-api-server`` already there, another quick start), a free one.
+    """
+    try:
+        return stack.enter_context(serve_generated_items(fixture_size, port=OFFLINE_PORT))
+    except OSError:
+        return stack.enter_context(serve_generated_items(fixture_size))
+
+
 def next_steps(fixture_size: int) -> str:
     """How to open the UI on the offline API: without HN_API_BASE_URL the UI's runs would read the public API."""
     return (
@@ -197,18 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hn_assets.definitions import defs
 
     log_level = "DEBUG" if args.verbose else "INFO"
-    with (
-        project_instance(root is not None) as instance,
-        serve_generated_items(args.fixture_size) as base_url,
-        mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}),
-    ):
+    with ExitStack() as stack:
+        instance = stack.enter_context(project_instance(root is not None))
+        base_url = serve_offline_api(stack, args.fixture_size)
+        stack.enter_context(mock.patch.dict(os.environ, {"HN_API_BASE_URL": base_url}))
         definitions = defs()
         if instance.is_persistent:
             prepare_pools(instance, definitions)
         run_config = {
             "ops": {"items": {"config": {"base_item_id": args.items}}},
-            # Written out, so that the run's config in the UI says which API it read.
-            "resources": {"hn_client": {"config": {"base_url": base_url}}},
             "loggers": {"console": {"config": {"log_level": log_level}}},
         }
         result = run_in_location(instance, definitions, run_config)
