@@ -475,7 +475,11 @@ def test_the_script_knows_every_run_status():
     assert set(script.TERMINAL_STATUSES) == {"SUCCESS", "FAILURE", "CANCELED"}
 
 
-@pytest.mark.parametrize("script", [SCRIPT, SCRIPT.with_name("dagster_plus_graphql.py")], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script",
+    [SCRIPT, SCRIPT.with_name("launch_request.py"), SCRIPT.with_name("dagster_plus_graphql.py")],
+    ids=lambda p: p.name,
+)
 def test_the_script_runs_on_the_python_of_the_ci_images(script):
     """Standard library only (and its sibling), Python 3.9 syntax: the dagster-cloud-action image and GitHub's
     runners."""
@@ -486,7 +490,8 @@ def test_the_script_runs_on_the_python_of_the_ci_images(script):
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
     }
-    assert imported <= set(sys.stdlib_module_names) | {"__future__", "dagster_plus_graphql"}, imported
+    siblings = {"dagster_plus_graphql", "launch_request"}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"} | siblings, imported
 
 
 def test_the_run_lookup_is_valid_against_dagsters_graphql_schema():
