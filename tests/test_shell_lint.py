@@ -8,7 +8,7 @@ back to the file's line works.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
 import shutil
 import subprocess
@@ -24,12 +24,9 @@ GITLAB_CI = ROOT / ".gitlab-ci.yml"
 PLAN_SCRIPT = ROOT / "deploy" / "ci" / "plan_changed_assets.sh"
 BUG = "ls $PLANTED_DIR"
 
-_spec = importlib.util.spec_from_file_location("shellcheck_scripts", CHECKER)
-assert _spec is not None
-assert _spec.loader is not None
-checker = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = checker  # dataclasses look their module up there
-_spec.loader.exec_module(checker)
+# The command imports its package shell_lint from beside it, as `python .ci/shellcheck_scripts.py` finds it.
+sys.path.insert(0, str(CHECKER.parent))
+checker = importlib.import_module(CHECKER.stem)
 
 
 def lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
