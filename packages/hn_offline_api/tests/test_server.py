@@ -290,7 +290,7 @@ def test_slow_connections_cannot_lock_others_out() -> None:
     """
     limited_server = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
-        "from hn_offline_api.server import main; main(sys.argv[1:])"
+        "from hn_offline_api.cli import main; main(sys.argv[1:])"
     )
     server = subprocess.Popen(
         [sys.executable, "-c", limited_server, "--port", "0", "--items", "50"],
