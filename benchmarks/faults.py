@@ -25,7 +25,7 @@ from benchmarks.process_stats import current_rss, peak_rss, reset_peak_rss
 from benchmarks.server import free_port
 from hn_assets.assets import ITEMS_PREVIEW
 from hn_assets.metadata import frame_metadata
-from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, HNAPIClient
+from hn_core.hn_api import ITEMS_COLUMNS, ITEMS_DTYPES, HNAPIClient
 from hn_offline_api.fixtures import generate_items
 from hn_offline_api.server import Faults, OfflineHNAPI, refusing_port, serve_in_thread, serve_until_stopped
 

@@ -30,7 +30,7 @@ from benchmarks.plot import plot_throughput
 from benchmarks.report import render
 from benchmarks.server import ServerProcess
 from benchmarks.throughput import run_fetcher, summarize
-from hn_core.api_client import HNAPIClient
+from hn_core.hn_api.http_client import HNAPIClient
 
 HERE = Path(__file__).resolve().parent
 #: The client's default concurrency, which sets the bound ``concurrency / latency`` of the default client.

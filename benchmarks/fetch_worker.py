@@ -17,7 +17,8 @@ from typing import Any
 from benchmarks.child import emit
 from benchmarks.guide_fetch import guide_fetch
 from benchmarks.process_stats import cpu_times, current_rss, open_sockets, peak_rss, reset_peak_rss
-from hn_core import HNAPIClient, HNItem, items_frame, most_recent_ids
+from hn_core.hn_api import HNAPIClient, HNItem, most_recent_ids
+from hn_core.transforms import items_frame
 
 FETCHERS = ("guide", "client")
 WARMUP_ITEMS = {"guide": 20, "client": 300}

@@ -32,9 +32,9 @@ from benchmarks.child import REPO_ROOT, child_env
 from benchmarks.machine import machine_info
 from benchmarks.materialize import run_local_child
 from benchmarks.server import ServerProcess
-from hn_core.client import FetchResult, HNClient, ProgressCallback
-from hn_core.id_window import find_edges
-from hn_core.model import HNItem
+from hn_assets.id_window import find_edges
+from hn_core.hn_api.client import FetchResult, HNClient, ProgressCallback
+from hn_core.hn_api.model import HNItem
 from hn_offline_api.fixtures import IRREGULAR_MIX, generate_items
 
 HOUR = 3600

@@ -20,8 +20,8 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from benchmarks.child import emit
-from hn_core.api_client import HNAPIClient
-from hn_core.id_window import find_edges
+from hn_assets.id_window import find_edges
+from hn_core.hn_api.http_client import HNAPIClient
 
 
 def main(argv: list[str] | None = None) -> None:

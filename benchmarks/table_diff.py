@@ -1,4 +1,4 @@
-"""The diff of two 1,000,000-row tables on DuckDB: time and memory of ``hn_core.table_diff`` in a fresh process.
+"""The diff of two 1,000,000-row tables on DuckDB: time and memory of ``hn_assets.table_diff`` in a fresh process.
 
     uv run python -m benchmarks.table_diff        # about half a minute; writes benchmarks/table_diff_results.json
 
@@ -43,8 +43,8 @@ def build(path: Path) -> None:
 
 
 def child(path: str) -> None:
-    from hn_core.table_diff import diff_tables
-    from hn_core.warehouse_query import DuckDBWarehouseQuery
+    from hn_assets.table_diff import diff_tables
+    from hn_core.warehouse.query import DuckDBWarehouseQuery
 
     query = DuckDBWarehouseQuery(database=path, schema_name="HEAD")
     started = time.perf_counter()

@@ -23,9 +23,9 @@ from pandas.testing import assert_frame_equal
 from db_ops.definitions import defs as db_ops_defs
 from hn_assets.assets import comments, items, stories
 from hn_assets.definitions import defs as hn_assets_defs
-from hn_core.api_client import HNAPIClient
-from hn_core.environment import resolve_target
-from hn_core.resources import build_warehouse_io_manager
+from hn_core.deployment.environment import resolve_target
+from hn_core.deployment.resources import build_warehouse_io_manager
+from hn_core.hn_api.http_client import HNAPIClient
 from hn_testing._access_statements import Securable
 from hn_testing.environments import local_snowflake_variables
 from hn_testing.hn_api import RunningHNAPI

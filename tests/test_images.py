@@ -277,7 +277,7 @@ def test_build_context_is_small_and_complete():
 
 def test_dockerignore_semantics_are_applied():
     patterns = dockerignore_patterns()
-    assert in_build_context("packages/hn_core/src/hn_core/model.py", patterns)
+    assert in_build_context("packages/hn_core/src/hn_core/hn_api/model.py", patterns)
     assert not in_build_context("packages/hn_core/tests/test_x.py", patterns)
     assert not in_build_context("packages/hn_core/src/hn_core/__pycache__/x.cpython-311.pyc", patterns)
     assert not in_build_context(".venv/bin/python", patterns)

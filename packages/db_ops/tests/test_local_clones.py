@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from db_ops.definitions import defs
-from hn_core.clone_record import read_clone_record
-from hn_core.warehouse_query import DuckDBWarehouseQuery
+from hn_core.warehouse.clone_record import read_clone_record
+from hn_core.warehouse.query import DuckDBWarehouseQuery
 
 TABLES = {"items": 5, "comments": 3}
 

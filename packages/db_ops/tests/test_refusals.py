@@ -17,8 +17,8 @@ from db_ops.definitions import defs
 from db_ops.resources import BranchRole
 from db_ops.sql import clone_statement, drop_statement, handover_statements
 from db_ops.sweeper import SweepConfig
-from hn_core.environment import ConfigurationError
-from hn_core.names import InvalidNameError
+from hn_core.deployment.environment import ConfigurationError
+from hn_core.deployment.names import InvalidNameError
 from hn_testing.environments import local_snowflake_variables
 
 

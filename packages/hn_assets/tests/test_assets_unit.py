@@ -8,7 +8,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from hn_assets import ItemsConfig, comments, items, stories
-from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, StubHNClient
+from hn_core.hn_api import ITEMS_COLUMNS, ITEMS_DTYPES, StubHNClient
 
 STORY = {
     "id": 101,

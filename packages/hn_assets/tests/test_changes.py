@@ -14,8 +14,8 @@ import pytest
 
 from hn_assets.assets import comments, items, stories
 from hn_assets.changes import Fingerprint, Launch, changed_assets, fingerprints, from_json, main, plan, to_json
+from hn_assets.code_version import reached
 from hn_assets.definitions import defs
-from hn_core.code_version import reached
 
 
 def sources(asset) -> set[str]:

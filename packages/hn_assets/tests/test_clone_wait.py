@@ -14,7 +14,7 @@ import pytest
 
 from db_ops.local_clones import DuckDBClones
 from hn_assets.definitions import location_definitions
-from hn_core.environment import resolve_target
+from hn_core.deployment.environment import resolve_target
 
 HEAD = "0123456789abcdef0123456789abcdef01234567"
 OLDER = "fedcba9876543210fedcba9876543210fedcba98"

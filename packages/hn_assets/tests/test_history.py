@@ -23,11 +23,11 @@ from pandas.testing import assert_frame_equal
 from hn_assets.definitions import defs
 from hn_assets.history import sql_hour
 from hn_assets.history_checks import HISTORY_CHECKS
-from hn_core import HNItem
-from hn_core.client import Item, StubHNClient
-from hn_core.id_window import HourWindow, find_edges
-from hn_core.model import ITEMS_DTYPES
-from hn_core.transforms import history_frame
+from hn_assets.history_frame import history_frame
+from hn_assets.id_window import HourWindow, find_edges
+from hn_core.hn_api import HNItem
+from hn_core.hn_api.client import Item, StubHNClient
+from hn_core.hn_api.model import ITEMS_DTYPES
 from hn_offline_api.fixtures import ItemMix, ItemTiming, generate_items
 from hn_offline_api.server import Faults, OfflineHNAPI, serve_in_thread
 from hn_testing.hn_api import RunningHNAPI

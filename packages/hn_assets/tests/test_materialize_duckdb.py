@@ -16,7 +16,8 @@ from dagster._core.remote_representation.external_data import RepositorySnap  # 
 from pandas.testing import assert_frame_equal
 
 from hn_assets.definitions import defs
-from hn_core import ITEMS_DTYPES, HNItem, items_frame, most_recent_ids
+from hn_core.hn_api import ITEMS_DTYPES, HNItem, most_recent_ids
+from hn_core.transforms import items_frame
 from hn_testing.hn_api import RunningHNAPI
 
 N = 120

@@ -9,7 +9,7 @@ import pytest
 from hn_assets import comments, items, stories
 from hn_assets.assets import COMMENTS_PREVIEW, ITEMS_PREVIEW
 from hn_assets.metadata import environment_metadata, frame_metadata
-from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES
+from hn_core.hn_api import ITEMS_COLUMNS, ITEMS_DTYPES
 
 
 def items_with_text(*texts: str) -> pd.DataFrame:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hn_core import HNItem, validate_answer
-from hn_core.client import InvalidAnswerError
+from hn_core.hn_api import HNItem, validate_answer
+from hn_core.hn_api.client import InvalidAnswerError
 
 COMMENT = {"id": 7, "type": "comment", "by": "pg", "time": 1_700_000_000, "parent": 1, "text": "hello", "kids": [8]}
 

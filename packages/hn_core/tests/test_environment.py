@@ -8,8 +8,8 @@ import pytest
 from dagster import EnvVar
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
-from hn_core.environment import ConfigurationError, Environment, Store, Target, resolve_target
-from hn_core.resources import SnowflakeNotConfigured, build_resources
+from hn_core.deployment.environment import ConfigurationError, Environment, Store, Target, resolve_target
+from hn_core.deployment.resources import SnowflakeNotConfigured, build_resources
 
 ACCOUNT = {"SNOWFLAKE_ACCOUNT": "acme-eu1"}
 

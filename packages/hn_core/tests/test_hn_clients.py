@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hn_core import HNAPIClient, HNClient, HNFetchError, HNItem, StubHNClient, most_recent_ids
+from hn_core.hn_api import HNAPIClient, HNClient, HNFetchError, HNItem, StubHNClient, most_recent_ids
 from hn_offline_api.server import Faults
 from hn_testing.hn_api import TEST_MAX_ITEM_ID, RunningHNAPI
 

@@ -14,8 +14,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from hn_core import HNAPIClient, HNFetchError
-from hn_core.http_fetch import parse_retry_after
+from hn_core.hn_api import HNAPIClient, HNFetchError
+from hn_core.hn_api.http_fetch import parse_retry_after
 from hn_offline_api.server import Faults, refusing_port
 from hn_testing.hn_api import RunningHNAPI
 

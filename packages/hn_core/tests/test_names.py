@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hn_core.names import (
+from hn_core.deployment.names import (
     InvalidNameError,
     clone_database_name,
     clone_pull_request_id,

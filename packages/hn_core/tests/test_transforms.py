@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from hn_core import ITEMS_COLUMNS, ITEMS_DTYPES, HNItem, comments_frame, stories_frame
-from hn_core import items_frame as items_frame_of_models
+from hn_core.hn_api import ITEMS_COLUMNS, ITEMS_DTYPES, HNItem
+from hn_core.transforms import comments_frame, stories_frame
+from hn_core.transforms import items_frame as items_frame_of_models
 
 
 def items_frame(answers: list[dict]) -> pd.DataFrame:

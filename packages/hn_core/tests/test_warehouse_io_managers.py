@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from hn_core.warehouse_columns import UndeclaredColumnTypeError
-from hn_core.warehouse_ledger import TableWithLedger
+from hn_core.warehouse.columns import UndeclaredColumnTypeError
+from hn_core.warehouse.ledger import TableWithLedger
 
 SCHEMA = "HACKER_NEWS"
 GOOD = pd.DataFrame(
@@ -62,7 +62,7 @@ class Warehouse:
 @pytest.fixture(params=["duckdb", "snowflake"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     if request.param == "duckdb":
-        from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+        from hn_core.warehouse.duckdb_io_manager import WarehouseDuckDBIOManager
 
         path = str(tmp_path / "warehouse.duckdb")
 
@@ -81,7 +81,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
             lambda: set(sql("SELECT table_name FROM duckdb_tables()")["table_name"].str.upper()),
             execute,
         )
-    from hn_core.warehouse_snowflake import WarehouseSnowflakeIOManager
+    from hn_core.warehouse.snowflake_io_manager import WarehouseSnowflakeIOManager
 
     emulator = request.getfixturevalue("snowflake_emulator")
     return Warehouse(
@@ -299,7 +299,7 @@ def test_a_partition_and_its_ledger_are_replaced_together_or_not_at_all(warehous
 
 
 def test_a_duckdb_table_with_a_null_typed_column_is_repaired(tmp_path: Path) -> None:
-    from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+    from hn_core.warehouse.duckdb_io_manager import WarehouseDuckDBIOManager
 
     path = str(tmp_path / "old.duckdb")
     with duckdb.connect(path) as connection:
@@ -321,7 +321,7 @@ def test_a_duckdb_table_with_a_null_typed_column_is_repaired(tmp_path: Path) -> 
 
 
 def test_a_duckdb_file_held_by_another_process_fails_naming_that_process(tmp_path: Path) -> None:
-    from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+    from hn_core.warehouse.duckdb_io_manager import WarehouseDuckDBIOManager
 
     path = str(tmp_path / "held.duckdb")
     holder = subprocess.Popen(
@@ -350,8 +350,8 @@ HOLD_FILE = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('h
 
 
 def test_the_duckdb_query_resource_reads_and_cannot_write(tmp_path: Path) -> None:
-    from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
-    from hn_core.warehouse_query import DuckDBWarehouseQuery
+    from hn_core.warehouse.duckdb_io_manager import WarehouseDuckDBIOManager
+    from hn_core.warehouse.query import DuckDBWarehouseQuery
 
     path = str(tmp_path / "queried.duckdb")
     warehouse = Warehouse("duckdb", lambda: WarehouseDuckDBIOManager(database=path, schema=SCHEMA), *[None] * 3)

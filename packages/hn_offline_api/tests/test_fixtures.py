@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from hn_core import ITEM_TYPES
+from hn_core.hn_api import ITEM_TYPES
 from hn_offline_api.cli import fixture_items, parse_args
 from hn_offline_api.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
 

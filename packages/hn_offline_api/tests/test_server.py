@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from hn_core.client import Item
+from hn_core.hn_api.client import Item
 from hn_offline_api.fixtures import generate_items
 from hn_offline_api.server import AttemptLog, Faults, OfflineHNAPI, ServerLimits, refusing_port, serve_in_thread
 from hn_testing.hn_api import RunningHNAPI

@@ -17,7 +17,7 @@ from db_ops.ops import build_jobs
 from db_ops.reconcile import pull_request_clones
 from db_ops.resources import build_db_ops_resources
 from db_ops.sweeper import sweep_stale_clones, sweep_stale_clones_daily
-from hn_core.environment import Environment, resolve_target
+from hn_core.deployment.environment import Environment, resolve_target
 
 
 @dg.definitions

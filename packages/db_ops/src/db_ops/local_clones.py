@@ -21,7 +21,7 @@ from pydantic import Field
 
 from db_ops.placement import RefusalError
 from db_ops.sql import TableInfo
-from hn_core.names import BASE_SCHEMA, CLONE_RECORD_TABLE, HACKER_NEWS_SCHEMA, validate_clone_name
+from hn_core.deployment.names import BASE_SCHEMA, CLONE_RECORD_TABLE, HACKER_NEWS_SCHEMA, validate_clone_name
 
 
 class DuckDBClones(dg.ConfigurableResource):

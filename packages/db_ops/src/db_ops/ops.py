@@ -42,8 +42,8 @@ from db_ops.sql import (
     schemas_of,
     tables_of,
 )
-from hn_core.environment import Target
-from hn_core.names import (
+from hn_core.deployment.environment import Target
+from hn_core.deployment.names import (
     BASE_SCHEMA,
     HACKER_NEWS_SCHEMA,
     PRODUCTION_DATABASE,

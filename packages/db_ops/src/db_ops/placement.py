@@ -18,7 +18,7 @@ from enum import StrEnum
 from dagster._core.errors import DagsterUserCodeProcessError
 from dagster._utils.error import SerializableErrorInfo
 
-from hn_core.environment import Environment, Store, Target
+from hn_core.deployment.environment import Environment, Store, Target
 
 
 class Operation(StrEnum):

@@ -30,9 +30,9 @@ import dagster as dg
 
 from db_ops.code_host import PROJECT_VARIABLE, CodeHostError, build_code_host, code_host_problems
 from db_ops.resources import BRANCH_ROLE_VARIABLE
-from hn_core.environment import ConfigurationError, Environment, resolve_target
-from hn_core.names import PRODUCTION_DATABASE
-from hn_core.resources import build_snowflake_resource, credential_variables
+from hn_core.deployment.environment import ConfigurationError, Environment, resolve_target
+from hn_core.deployment.names import PRODUCTION_DATABASE
+from hn_core.deployment.resources import build_snowflake_resource, credential_variables
 
 ENVIRONMENTS = {
     "production": {"DAGSTER_DEPLOYMENT": "production"},

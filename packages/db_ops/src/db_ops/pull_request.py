@@ -7,8 +7,8 @@ import dagster as dg
 from pydantic import Field
 
 from db_ops.placement import Deployment, Operation, RefusalError, foreign_clone_refusal, require_placement
-from hn_core.environment import resolve_target
-from hn_core.names import InvalidNameError, parse_commit_sha, parse_pull_request_id
+from hn_core.deployment.environment import resolve_target
+from hn_core.deployment.names import InvalidNameError, parse_commit_sha, parse_pull_request_id
 
 
 class PullRequestConfig(dg.Config):

@@ -33,7 +33,7 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from db_ops.code_host import CodeHost, CodeHostError, PullRequest, PullRequestState
 from db_ops.ops import clone_prod, drop_prod_clone
 from db_ops.sql import databases_created_on
-from hn_core.names import BASE_SCHEMA, CLONE_RECORD_TABLE, clone_database_name, clone_pull_request_id
+from hn_core.deployment.names import BASE_SCHEMA, CLONE_RECORD_TABLE, clone_database_name, clone_pull_request_id
 
 SENSOR_INTERVAL_SECONDS = 120
 MAX_ATTEMPTS = 3

@@ -23,8 +23,8 @@ from pydantic import Field
 from db_ops.code_host import build_code_host, code_host_problems
 from db_ops.local_clones import DuckDBClones
 from db_ops.placement import is_local_duckdb
-from hn_core.environment import ConfigurationError, Environment, Target
-from hn_core.resources import build_snowflake_resource, credential_variables, require_identifier
+from hn_core.deployment.environment import ConfigurationError, Environment, Target
+from hn_core.deployment.resources import build_snowflake_resource, credential_variables, require_identifier
 
 #: Production's name for the role that receives each clone: the branch deployments' ``BRANCH_SNOWFLAKE_ROLE``.
 BRANCH_ROLE_VARIABLE = "SYSTEM_SNOWFLAKE_BRANCH_ROLE"

@@ -1,7 +1,7 @@
 """The SQL the database operations run, built only from validated names.
 
 ``CREATE``/``DROP DATABASE`` cannot take bind parameters, so each statement is composed here from names that
-``hn_core.names`` has already checked, and nowhere else.
+``hn_core.deployment.names`` has already checked, and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hn_core.names import (
+from hn_core.deployment.names import (
     BASE_SCHEMA,
     CLONE_PREFIX,
     CLONE_RECORD_TABLE,

@@ -17,8 +17,8 @@ from pydantic import Field
 from db_ops.code_host import CodeHostError, PullRequestState
 from db_ops.placement import PRODUCTION, Deployment, Operation, job_tags, require_placement, where_it_runs
 from db_ops.sql import databases_created_on, drop_statement
-from hn_core.environment import resolve_target
-from hn_core.names import clone_pull_request_id
+from hn_core.deployment.environment import resolve_target
+from hn_core.deployment.names import clone_pull_request_id
 
 SWEEP_SCHEDULE = "0 4 * * *"
 

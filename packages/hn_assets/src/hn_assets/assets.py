@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from hn_assets.code_version import source_version
 from hn_assets.metadata import (
     ITEMS_SCHEMA,
     counted_ids,
@@ -22,9 +23,9 @@ from hn_assets.metadata import (
     rows_metadata,
     source_metadata,
 )
-from hn_core import HNClient, comments_frame, items_frame, most_recent_ids, stories_frame
-from hn_core.client import FetchResult
-from hn_core.code_version import source_version
+from hn_core.hn_api import HNClient, most_recent_ids
+from hn_core.hn_api.client import FetchResult
+from hn_core.transforms import comments_frame, items_frame, stories_frame
 
 GROUP = "hacker_news"
 #: One run at a time writes these tables: the repository's dagster.yaml gives every pool one slot, held for the
@@ -84,7 +85,7 @@ class ItemsConfig(dg.Config):
 
 def versioned_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """``@dg.asset`` whose ``code_version`` is read from the function's source and the project code it calls
-    (``hn_core.code_version``): edit a transform, and every asset that calls it has a new version."""
+    (``hn_assets.code_version``): edit a transform, and every asset that calls it has a new version."""
 
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
         return dg.asset(code_version=source_version(function), **kwargs)(function)

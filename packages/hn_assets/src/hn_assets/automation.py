@@ -25,7 +25,7 @@ import dagster as dg
 
 from hn_assets.history import item_history
 from hn_assets.history_checks import item_history_job
-from hn_core.environment import Environment, Target
+from hn_core.deployment.environment import Environment, Target
 
 #: The job that refreshes the guide's assets (defined with them, in ``hn_assets.definitions``).
 REFRESH_JOB = "refresh_hacker_news"

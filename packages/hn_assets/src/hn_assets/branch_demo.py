@@ -36,8 +36,8 @@ from hn_assets.assets import COMMENTS_PREVIEW, COMMON, comments, items, stories,
 from hn_assets.changes import changed_assets, fingerprints
 from hn_assets.metadata import frame_metadata
 from hn_assets.offline_api import serve_generated_items
-from hn_core.environment import resolve_target
-from hn_core.names import clone_database_name
+from hn_core.deployment.environment import resolve_target
+from hn_core.deployment.names import clone_database_name
 from hn_core.transforms import comments_frame
 
 DEMO_PULL_REQUEST = 1

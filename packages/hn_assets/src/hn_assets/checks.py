@@ -9,7 +9,7 @@ import pandas as pd
 
 from hn_assets.assets import comments, items, stories
 from hn_assets.metadata import counted_ids, id_list, without_empty
-from hn_core import ITEM_TYPES
+from hn_core.hn_api import ITEM_TYPES
 
 
 @dg.asset_check(asset=items, blocking=True, description="Every item id appears once.")

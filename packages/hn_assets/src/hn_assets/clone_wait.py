@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from hn_core.clone_record import CloneRecord, read_clone_record
-from hn_core.names import InvalidNameError, parse_commit_sha
-from hn_core.warehouse_query import WarehouseQuery
+from hn_core.deployment.names import InvalidNameError, parse_commit_sha
+from hn_core.warehouse.clone_record import CloneRecord, read_clone_record
+from hn_core.warehouse.query import WarehouseQuery
 
 GIT_SHA_VARIABLE = "DAGSTER_CLOUD_GIT_SHA"
 # Where no clone exists at all, the likeliest cause in a new organization: production does not run db_ops yet.

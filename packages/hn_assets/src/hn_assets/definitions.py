@@ -17,8 +17,8 @@ from hn_assets.checks import ALL_CHECKS
 from hn_assets.clone_wait import wait_for_clone
 from hn_assets.diff_checks import DIFF_CHECKS, has_base
 from hn_assets.history_checks import history_definitions
-from hn_core.environment import Target, resolve_target
-from hn_core.resources import build_resources
+from hn_core.deployment.environment import Target, resolve_target
+from hn_core.deployment.resources import build_resources
 
 
 @dg.definitions

@@ -2,7 +2,7 @@
 
 A pull request's clone keeps production's tables as of the clone in ``HACKER_NEWS_BASE``, beside the tables the
 branch writes (``HACKER_NEWS``). After each asset the branch materializes, its ``<asset>_differs_from_base`` check
-compares the two in the warehouse (``hn_core.table_diff``: schema, row counts, rows added, removed and changed by
+compares the two in the warehouse (``hn_assets.table_diff``: schema, row counts, rows added, removed and changed by
 ``id``, per-column change share, samples; for ``item_history`` only the hours the run wrote, per hour) and records
 the result as metadata: numbers a chart can plot, and the whole diff in Markdown, which the pull request's report
 is made of. A diff informs: the check passes whatever it finds (a pull request exists to change data); only a
@@ -20,13 +20,13 @@ import dagster as dg
 
 from hn_assets.assets import comments, items, stories
 from hn_assets.history import HOURLY, item_history, sql_hour
+from hn_assets.history_frame import HISTORY_HOUR_COLUMN
 from hn_assets.metadata import without_empty
-from hn_core.clone_record import read_clone_record
-from hn_core.environment import Environment, Store, Target
-from hn_core.names import BASE_SCHEMA, clone_pull_request_id
-from hn_core.table_diff import diff_tables
-from hn_core.transforms import HISTORY_HOUR_COLUMN
-from hn_core.warehouse_query import WarehouseQuery
+from hn_assets.table_diff import diff_tables
+from hn_core.deployment.environment import Environment, Store, Target
+from hn_core.deployment.names import BASE_SCHEMA, clone_pull_request_id
+from hn_core.warehouse.clone_record import read_clone_record
+from hn_core.warehouse.query import WarehouseQuery
 
 KEY = "id"
 

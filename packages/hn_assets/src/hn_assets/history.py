@@ -1,7 +1,7 @@
 """The hourly history of Hacker News items: ``item_history``, one partition per hour, and the ledger of its windows.
 
 Beside the guide's ``items`` (the N most recent items, replaced whole on every run), the history keeps every item in
-the hour its id belongs to. An hour's ids are the window ``[edge(start), edge(end))`` of ``hn_core.id_window``: an
+the hour its id belongs to. An hour's ids are the window ``[edge(start), edge(end))`` of ``hn_assets.id_window``: an
 edge is taken from the stored neighbour hour, or placed by a fixed rule inside the ids stored hours leave free, so
 adjacent hours share it and every id is in exactly one hour, whatever order the items' times are in. An item whose
 time is outside its id's hour (same-second ids in either order, a story the site re-dated hours later) is stored in
@@ -36,11 +36,15 @@ from hn_assets.assets import (
     fetch_problems,
     versioned_asset,
 )
+from hn_assets.history_frame import (
+    HISTORY_FLAG_COLUMN,
+    HISTORY_HOUR_COLUMN,
+    HISTORY_TIME_COLUMN,
+    HOUR_SECONDS,
+    history_frame,
+)
 from hn_assets.history_partitions import HOURLY
-from hn_assets.metadata import ITEMS_SCHEMA, id_range, rows_metadata, source_metadata
-from hn_core import HNClient
-from hn_core.client import FetchResult
-from hn_core.id_window import (
+from hn_assets.id_window import (
     DEFAULT_MAX_UNTIMED_SCAN,
     Edges,
     HourWindow,
@@ -49,15 +53,11 @@ from hn_core.id_window import (
     find_edges,
     hour_windows,
 )
-from hn_core.transforms import (
-    HISTORY_FLAG_COLUMN,
-    HISTORY_HOUR_COLUMN,
-    HISTORY_TIME_COLUMN,
-    HOUR_SECONDS,
-    history_frame,
-)
-from hn_core.warehouse_ledger import TableWithLedger
-from hn_core.warehouse_query import WarehouseQuery
+from hn_assets.metadata import ITEMS_SCHEMA, id_range, rows_metadata, source_metadata
+from hn_core.hn_api import HNClient
+from hn_core.hn_api.client import FetchResult
+from hn_core.warehouse.ledger import TableWithLedger
+from hn_core.warehouse.query import WarehouseQuery
 
 HISTORY_GROUP = "hacker_news_history"
 #: Every run that fetches from the HN API for the history holds a slot of this pool (see the module docstring).

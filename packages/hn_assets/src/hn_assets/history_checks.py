@@ -22,10 +22,10 @@ from hn_assets.history import (
     sql_hour,
     unix_hour,
 )
+from hn_assets.history_frame import HISTORY_FLAG_COLUMN, HISTORY_HOUR_COLUMN, HISTORY_TIME_COLUMN, HOUR_SECONDS
 from hn_assets.metadata import id_list, without_empty
-from hn_core.environment import Target
-from hn_core.transforms import HISTORY_FLAG_COLUMN, HISTORY_HOUR_COLUMN, HISTORY_TIME_COLUMN, HOUR_SECONDS
-from hn_core.warehouse_query import WarehouseQuery, build_warehouse_query
+from hn_core.deployment.environment import Target
+from hn_core.warehouse.query import WarehouseQuery, build_warehouse_query
 
 #: Rows or hours listed in a check's metadata; the counts are always complete.
 LISTED = 20

@@ -13,9 +13,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from hn_core.client import HNClient
-from hn_core.environment import resolve_target
-from hn_core.model import ITEMS_COLUMN_DESCRIPTIONS, ITEMS_DTYPES
+from hn_core.deployment.environment import resolve_target
+from hn_core.hn_api.client import HNClient
+from hn_core.hn_api.model import ITEMS_COLUMN_DESCRIPTIONS, ITEMS_DTYPES
 
 PREVIEW_ROWS = 10
 LISTED_IDS = 50
@@ -33,7 +33,7 @@ ITEMS_SCHEMA = dg.TableSchema(
 def environment_metadata() -> dict[str, str]:
     """Where the run materializes: ``environment`` is ``local``, ``staging``, ``production`` or, in a branch
     deployment, ``branch (pull request 42)``, resolved from the process's variables as the location's resources were
-    (``hn_core.environment``)."""
+    (``hn_core.deployment.environment``)."""
     target = resolve_target(os.environ)
     name = target.environment.value
     if target.pull_request_id is not None:

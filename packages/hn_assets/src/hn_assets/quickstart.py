@@ -35,7 +35,7 @@ from dagster._core.remote_origin import (
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from hn_assets.offline_api import serve_generated_items
-from hn_core.environment import Environment, Store, resolve_target
+from hn_core.deployment.environment import Environment, Store, resolve_target
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
 #: The code location as workspace.yaml and the dg project name it: module, attribute, location.

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from hn_core.client import Item
+from hn_core.hn_api.client import Item
 
 ITEM_PREFIX = "/v0/item/"
 MAX_ITEM_PATH = "/v0/maxitem.json"

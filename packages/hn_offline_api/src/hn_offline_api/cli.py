@@ -14,8 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from hn_core.api_client import new_event_loop
-from hn_core.client import Item
+from hn_core.hn_api.client import Item
+from hn_core.hn_api.http_client import new_event_loop
 from hn_offline_api.app import Faults, OfflineHNAPI
 from hn_offline_api.fixtures import IRREGULAR_MIX, ItemTiming, generate_items
 from hn_offline_api.server import serve_until_stopped

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from hn_core.client import Item
+from hn_core.hn_api.client import Item
 
 _WORDS = [
     "rust",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from hn_core.api_client import new_event_loop
+from hn_core.hn_api.http_client import new_event_loop
 from hn_offline_api.app import AttemptLog, Faults, OfflineHNAPI
 from hn_offline_api.limits import LimitedServer, ServerLimits
 

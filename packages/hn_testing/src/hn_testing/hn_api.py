@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from hn_core.client import Item
+from hn_core.hn_api.client import Item
 from hn_offline_api.fixtures import ItemMix, generate_items
 from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hn_core.names import BASE_SCHEMA, CLONE_RECORD_TABLE
-from hn_core.warehouse_query import WarehouseQuery, literal
+from hn_core.deployment.names import BASE_SCHEMA, CLONE_RECORD_TABLE
+from hn_core.warehouse.query import WarehouseQuery, literal
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from hn_core.warehouse_columns import base_type, quote
-from hn_core.warehouse_query import WarehouseQuery, literal
+from hn_core.warehouse.columns import base_type, quote
+from hn_core.warehouse.query import WarehouseQuery, literal
 
 #: Sample keys shown for each kind of difference.
 DEFAULT_SAMPLES = 5

@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from hn_core.client import HNFetchError
+from hn_core.hn_api.client import HNFetchError
 
 #: Statuses worth another try: timeouts, rate limiting and passing server-side failures (not 501 Not Implemented,
 #: 505 HTTP Version Not Supported and the like, which a retry cannot change).

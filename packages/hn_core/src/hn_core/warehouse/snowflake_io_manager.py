@@ -4,7 +4,7 @@ The stock I/O manager runs ``DELETE`` and then ``write_pandas``, each committing
 killed run leaves the table empty. A transaction cannot span the whole write either: ``write_pandas`` creates a
 stage, and Snowflake commits any open transaction before a DDL statement
 (https://docs.snowflake.com/en/sql-reference/transactions#ddl). So every write first loads a staging table of its
-own, created with the declared column types (``hn_core.warehouse_columns``), and only then touches the target:
+own, created with the declared column types (``hn_core.warehouse.columns``), and only then touches the target:
 
 - a whole table is replaced by one statement, ``ALTER TABLE <target> SWAP WITH <staging>`` (or
   ``ALTER TABLE <staging> RENAME TO <target>`` the first time), which also carries a change of columns. Grants made
@@ -36,8 +36,8 @@ from dagster_snowflake_pandas import SnowflakePandasIOManager, SnowflakePandasTy
 from snowflake.connector import pandas_tools
 from snowflake.connector.errors import ProgrammingError
 
-from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import TableWithLedgerTypeHandler, WarehouseDbIOManager, written_metadata
+from hn_core.warehouse.columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
+from hn_core.warehouse.ledger import TableWithLedgerTypeHandler, WarehouseDbIOManager, written_metadata
 
 
 @dataclass(frozen=True)

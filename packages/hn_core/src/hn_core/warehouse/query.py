@@ -17,8 +17,8 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from hn_core.environment import Store, Target
-from hn_core.warehouse_columns import quote
+from hn_core.deployment.environment import Store, Target
+from hn_core.warehouse.columns import quote
 
 Row = tuple[Any, ...]
 
@@ -64,7 +64,7 @@ class DuckDBWarehouseQuery(WarehouseQuery):
     database: str
 
     def rows(self, sql: str) -> list[Row]:
-        from hn_core.warehouse_duckdb import open_warehouse
+        from hn_core.warehouse.duckdb_io_manager import open_warehouse
 
         with closing(open_warehouse(self.database, {}, read_only=True)) as connection:
             return connection.execute(sql).fetchall()
@@ -80,7 +80,7 @@ def build_warehouse_query(target: Target, env: Mapping[str, str]) -> WarehouseQu
     """The query resource of ``target``: DuckDB locally, Snowflake elsewhere (imported only where it is used)."""
     if target.store is Store.DUCKDB:
         return DuckDBWarehouseQuery(database=target.duckdb_path, schema_name=target.schema)
-    from hn_core.resources import build_snowflake_resource
-    from hn_core.warehouse_query_snowflake import SnowflakeWarehouseQuery
+    from hn_core.deployment.resources import build_snowflake_resource
+    from hn_core.warehouse.query_snowflake import SnowflakeWarehouseQuery
 
     return SnowflakeWarehouseQuery(snowflake=build_snowflake_resource(target, env), schema_name=target.schema.upper())

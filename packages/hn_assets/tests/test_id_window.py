@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from hn_core.api_client import HNAPIClient
-from hn_core.client import FetchResult, HNFetchError, Item, StubHNClient
-from hn_core.id_window import (
+from hn_assets.id_window import (
     HourWindow,
     IdWindowError,
     NoTimedItemsError,
@@ -19,6 +17,8 @@ from hn_core.id_window import (
     hour_windows,
     window_of,
 )
+from hn_core.hn_api.client import FetchResult, HNFetchError, Item, StubHNClient
+from hn_core.hn_api.http_client import HNAPIClient
 from hn_offline_api.fixtures import IRREGULAR_MIX, ItemMix, ItemTiming, generate_items
 from hn_offline_api.server import OfflineHNAPI, serve_in_thread
 

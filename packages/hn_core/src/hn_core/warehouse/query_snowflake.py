@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster_snowflake import SnowflakeResource
 
-from hn_core.warehouse_query import Row, WarehouseQuery
+from hn_core.warehouse.query import Row, WarehouseQuery
 
 
 class SnowflakeWarehouseQuery(WarehouseQuery):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePath
 
-from hn_core.names import (
+from hn_core.deployment.names import (
     CLONE_PREFIX,
     HACKER_NEWS_SCHEMA,
     PRODUCTION_DATABASE,

@@ -5,7 +5,7 @@ Resource keys are a contract shared by both locations:
 - ``hn_client``: ``HNAPIClient`` (base URL from ``HN_API_BASE_URL``, default the public API), built with the base URL
   resolved, so the UI shows the URL the location's runs fetch from;
 - ``warehouse_io_manager``: Dagster's DuckDB pandas I/O manager locally, its Snowflake one everywhere else (both
-  replacing a table or a partition atomically, with declared column types: see ``hn_core.warehouse_duckdb``);
+  replacing a table or a partition atomically, with declared column types: see ``hn_core.warehouse.duckdb_io_manager``);
 - ``snowflake``: ``SnowflakeResource`` wherever Snowflake is configured; in local DuckDB mode a resource that fails
   every run at once with the opt-in to use, so that ``db_ops`` still loads.
 
@@ -25,8 +25,8 @@ from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
-from hn_core.environment import ConfigurationError, Store, Target
-from hn_core.names import InvalidNameError, validate_identifier
+from hn_core.deployment.environment import ConfigurationError, Store, Target
+from hn_core.deployment.names import InvalidNameError, validate_identifier
 
 ACCOUNT_VARIABLE = "SNOWFLAKE_ACCOUNT"
 LOCAL_SNOWFLAKE_OPT_IN = "HN_LOCAL_WAREHOUSE=snowflake"
@@ -95,7 +95,7 @@ def require_identifier(env: Mapping[str, str], variable: str) -> str:
 
 def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
     """Every resource of ``target``, under the shared keys."""
-    from hn_core.api_client import HNAPIClient, default_base_url  # aiohttp: only for the locations that fetch
+    from hn_core.hn_api.http_client import HNAPIClient, default_base_url  # aiohttp: only for the locations that fetch
 
     return {
         "hn_client": HNAPIClient(base_url=default_base_url(env)),
@@ -107,10 +107,10 @@ def build_resources(target: Target, env: Mapping[str, str]) -> dict[str, Any]:
 def build_warehouse_io_manager(target: Target, env: Mapping[str, str]) -> ConfigurableResource:
     """Where assets are stored: the DuckDB file locally, Snowflake elsewhere (both keep empty tables typed)."""
     if target.store is Store.DUCKDB:
-        from hn_core.warehouse_duckdb import WarehouseDuckDBIOManager
+        from hn_core.warehouse.duckdb_io_manager import WarehouseDuckDBIOManager
 
         return WarehouseDuckDBIOManager(database=target.duckdb_path, schema=target.schema)
-    from hn_core.warehouse_snowflake import WarehouseSnowflakeIOManager
+    from hn_core.warehouse.snowflake_io_manager import WarehouseSnowflakeIOManager
 
     return WarehouseSnowflakeIOManager(
         **snowflake_credentials(target, env), database=target.database, schema=target.schema

@@ -11,9 +11,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from hn_core.environment import resolve_target
-from hn_core.table_diff import PartitionDiff, diff_tables
-from hn_core.warehouse_query import DuckDBWarehouseQuery, WarehouseQuery, build_warehouse_query
+from hn_assets.table_diff import PartitionDiff, diff_tables
+from hn_core.deployment.environment import resolve_target
+from hn_core.warehouse.query import DuckDBWarehouseQuery, WarehouseQuery, build_warehouse_query
 
 
 def base_row(i: int) -> str:

@@ -4,7 +4,7 @@ The stock I/O manager deletes the old rows and then inserts the new ones, each s
 write that fails (a value DuckDB cannot store) or a process killed in between leaves an empty table behind. Here
 the whole replacement is one DuckDB transaction: the table (or, for a partitioned asset, its partition) holds either
 the previous rows or the new ones, never anything in between. Every table is created with the SQL types the frame's
-dtypes declare (``hn_core.warehouse_columns``), never with types inferred from the rows.
+dtypes declare (``hn_core.warehouse.columns``), never with types inferred from the rows.
 
 An output that is a ``TableWithLedger`` replaces its partitions in the table and in the ledger beside it in that one
 transaction.
@@ -29,8 +29,8 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
-from hn_core.warehouse_columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
-from hn_core.warehouse_ledger import (
+from hn_core.warehouse.columns import Dialect, PartitionedTableMismatchError, TableColumns, quote
+from hn_core.warehouse.ledger import (
     TableWithLedgerTypeHandler,
     WarehouseDbIOManager,
     warehouse_slice,

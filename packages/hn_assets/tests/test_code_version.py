@@ -7,7 +7,7 @@ import linecache
 import sys
 from pathlib import Path
 
-from hn_core.code_version import source_version
+from hn_assets.code_version import source_version
 
 ASSET = """
 from demo_pkg.helpers import LIMIT, transform

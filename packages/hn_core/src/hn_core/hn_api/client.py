@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hn_core.model import HNItem
+from hn_core.hn_api.model import HNItem
 
 Item = dict[str, Any]
 """An item as the API serves it, before validation: a JSON object."""

@@ -41,7 +41,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hn_core.client import HNClient
+from hn_core.hn_api.client import HNClient
 
 #: Every id an HN item can have is below this (the API's numbers are exact up to ``2**53 - 1``).
 ID_SPACE = 2**53
