@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import dagster as dg
 import pytest
@@ -22,8 +23,11 @@ ENVIRONMENTS = [("local", None), ("staging", None), ("production", None), ("bran
 def test_both_locations_load(environment: str, pull_request_id: int | None, use_environment) -> None:
     use_environment(environment, pull_request_id)
 
-    assets = hn_assets_defs()
-    db_ops = db_ops_defs()
+    with warnings.catch_warnings():  # a deployment's logs open with its location loading: no Beta or Preview notice
+        warnings.simplefilter("error", dg.BetaWarning)
+        warnings.simplefilter("error", dg.PreviewWarning)
+        assets = hn_assets_defs()
+        db_ops = db_ops_defs()
     dg.Definitions.validate_loadable(assets)
     dg.Definitions.validate_loadable(db_ops)
 

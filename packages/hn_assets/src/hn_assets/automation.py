@@ -23,7 +23,6 @@ from datetime import timedelta
 
 import dagster as dg
 
-from hn_assets.history import item_history
 from hn_assets.history_checks import item_history_job
 from hn_core.deployment.environment import Environment, Target
 
@@ -72,12 +71,11 @@ def schedules(target: Target) -> list[dg.ScheduleDefinition]:
     ]
 
 
-def _with_history_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
-    return spec.replace_attributes(freshness_policy=HISTORY_FRESHNESS) if spec.key == item_history.key else spec
+def history_freshness(target: Target) -> dg.FreshnessPolicy | None:
+    """The history's freshness policy: production's only (nothing refreshes the other copies by design)."""
+    return HISTORY_FRESHNESS if runs_on_its_own(target) else None
 
 
 def with_automation(target: Target, definitions: dg.Definitions) -> dg.Definitions:
-    """``definitions`` with this environment's schedules, and in production the history's freshness policy."""
-    if runs_on_its_own(target):
-        definitions = definitions.map_asset_specs(func=_with_history_freshness)
+    """``definitions`` with this environment's schedules (the freshness policy is the history's own, above)."""
     return dg.Definitions.merge(definitions, dg.Definitions(schedules=schedules(target)))

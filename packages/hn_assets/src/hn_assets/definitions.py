@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from hn_assets.assets import GROUP, comments, items, stories
-from hn_assets.automation import REFRESH_JOB, with_automation
+from hn_assets.automation import REFRESH_JOB, history_freshness, with_automation
 from hn_assets.checks import ALL_CHECKS
 from hn_assets.clone_wait import wait_for_clone
 from hn_assets.diff_checks import DIFF_CHECKS, has_base
@@ -59,4 +59,5 @@ def location_definitions(
     )
     # Where the warehouse is a clone with a base: the diffs, and the wait for a clone of the deployed commit.
     diffs = dg.Definitions(asset_checks=DIFF_CHECKS, jobs=[wait_for_clone]) if has_base(target) else dg.Definitions()
-    return with_automation(target, dg.Definitions.merge(latest_defs, history_definitions(target, env), diffs))
+    history = history_definitions(target, env, freshness_policy=history_freshness(target))
+    return with_automation(target, dg.Definitions.merge(latest_defs, history, diffs))

@@ -223,9 +223,17 @@ item_history_job = dg.define_asset_job(
 )
 
 
-def history_definitions(target: Target, env: Mapping[str, str]) -> dg.Definitions:
-    """The history on ``target``: the asset (marked with its store), its checks, its job and the query resource."""
-    assets = dg.map_asset_specs(lambda spec: spec.merge_attributes(kinds={target.store.value}), [item_history])
+def history_definitions(
+    target: Target, env: Mapping[str, str], freshness_policy: dg.FreshnessPolicy | None = None
+) -> dg.Definitions:
+    """The history on ``target``: the asset (marked with its store, and with ``freshness_policy`` where given), its
+    checks, its job and the query resource."""
+
+    def on_target(spec: dg.AssetSpec) -> dg.AssetSpec:
+        spec = spec.merge_attributes(kinds={target.store.value})
+        return spec.replace_attributes(freshness_policy=freshness_policy) if freshness_policy else spec
+
+    assets = dg.map_asset_specs(on_target, [item_history])
     return dg.Definitions(
         assets=assets,
         asset_checks=HISTORY_CHECKS,

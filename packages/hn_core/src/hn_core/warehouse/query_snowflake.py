@@ -8,7 +8,7 @@ from hn_core.warehouse.query import Row, WarehouseQuery
 
 
 class SnowflakeWarehouseQuery(WarehouseQuery):
-    """Queries the environment's database with the environment's ``SnowflakeResource`` (same role, same grants)."""
+    """Queries the environment's database with the environment's `SnowflakeResource` (same role, same grants)."""
 
     snowflake: SnowflakeResource
 

@@ -192,7 +192,7 @@ def cleanup(context: OutputContext | None, cursor: Any, statement: str) -> None:
 
 
 class WarehouseSnowflakeIOManager(SnowflakePandasIOManager):
-    """``SnowflakePandasIOManager`` whose writes are atomic and whose tables have declared column types."""
+    """`SnowflakePandasIOManager` whose writes are atomic and whose tables have declared column types."""
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
