@@ -6,8 +6,8 @@ the local environment, and runs `refresh_hacker_news` on the project's Dagster i
 is created as the UI would create it, with the origin of the code location `hn_assets` (the tag
 `.dagster/repository` that the job's pages filter on), so the UI lists it under `refresh_hacker_news`, on the
 Overview and the timeline, and re-executes it as that job. It ends with the row count of each table and what the
-fetch left out, or with one line saying why the run failed, then the command that opens the UI on the same offline
-data.
+fetch left out, or with one line saying why the run failed, then the commands that open the UI on an offline HN
+API.
 """
 
 from __future__ import annotations
