@@ -10,14 +10,12 @@ Both report what they wrote the same way too (``written_metadata``, ``WarehouseD
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from dagster import DagsterInvariantViolationError, OutputContext
 from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.errors import DagsterInvalidMetadata
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice  # as the integrations do
 
 #: How a warehouse replaces tables (or their partitions) with frames, all in one transaction.
@@ -109,6 +107,10 @@ class WarehouseDbIOManager(DbIOManager):
             self._db_client.delete_table_slice(context, table_slice, connection)
             written = self._resolve_handler(type(obj)).handle_output(context, table_slice, obj, connection)
         named = warehouse_slice(table_slice)
-        context.add_output_metadata({**(written or {}), "query": self._db_client.get_select_statement(named)})
-        with suppress(DagsterInvalidMetadata):  # as Dagster's: an asset that names its table itself keeps its name
-            context.add_output_metadata(dict(TableMetadataSet(table_name=self._db_client.get_table_name(named))))
+        context.add_output_metadata(
+            {
+                **(written or {}),
+                "query": self._db_client.get_select_statement(named),
+                **dict(TableMetadataSet(table_name=self._db_client.get_table_name(named))),
+            }
+        )
