@@ -156,7 +156,7 @@ def expected_history(items: dict[int, Item | None], windows: list[tuple[int, int
     """Every live item the API serves with an id in the stored windows, under the hour of its window."""
     hour_windows = [HourWindow(hour, hour + HOUR, first, end) for hour, first, end in windows]
     live = [
-        HNItem.model_validate(item)
+        HNItem.validate(item)
         for item_id, item in items.items()
         if item is not None and not item.get("deleted") and windows[0][1] <= item_id < windows[-1][2]
     ]

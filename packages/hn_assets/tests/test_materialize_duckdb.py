@@ -68,7 +68,7 @@ def test_materialize_all_assets_into_duckdb(
 
     assert result.success
     ids = most_recent_ids(max(hn_fixture_items), N)
-    expected = items_frame(HNItem.model_validate(hn_fixture_items[i]) for i in ids if hn_fixture_items[i])
+    expected = items_frame(HNItem.validate(hn_fixture_items[i]) for i in ids if hn_fixture_items[i])
     stored = read_table(tmp_path / "hn.duckdb", "ITEMS").astype(dict(ITEMS_DTYPES))
     assert_frame_equal(stored, expected)
     for table, item_type in (("COMMENTS", "comment"), ("STORIES", "story")):

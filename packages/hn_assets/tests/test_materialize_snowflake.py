@@ -42,7 +42,7 @@ def test_each_environment_writes_only_its_own_database(
     after = {name: snowflake_emulator.tables(name) for name in snowflake_emulator.databases()}
     assert after == {**before, database: TABLES}
     items = hn_api_server.items
-    expected = items_frame(HNItem.model_validate(items[i]) for i in most_recent_ids(max(items), N) if items[i])
+    expected = items_frame(HNItem.validate(items[i]) for i in most_recent_ids(max(items), N) if items[i])
     assert_frame_equal(stored_items(snowflake_emulator, database), expected)
     assert all(check.passed for check in result.get_asset_check_evaluations())
     # Each materialization names its environment and the table as Snowflake does; items, the API it fetched from.

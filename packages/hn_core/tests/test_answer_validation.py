@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import pytest
 
 from hn_core.hn_api import HNItem, validate_answer
-from hn_core.hn_api.client import InvalidAnswerError
+from hn_core.hn_api.client import InvalidAnswerError, item_from_json
 
 COMMENT = {"id": 7, "type": "comment", "by": "pg", "time": 1_700_000_000, "parent": 1, "text": "hello", "kids": [8]}
 
@@ -68,3 +71,52 @@ def test_a_deleted_item_is_valid_with_its_tombstone_fields_only() -> None:
     assert item is not None
     assert item.deleted
     assert item.by is None
+
+
+def _outcome(check: Callable[[], HNItem | None]) -> HNItem | str | None:
+    """What a check returns, or the message of the ``InvalidAnswerError`` it raises."""
+    try:
+        return check()
+    except InvalidAnswerError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(COMMENT).encode(),
+        json.dumps({**COMMENT, "kids": [8, 9], "some_future_field": [1, {"x": None}]}).encode(),
+        b"null",
+        b" null\n",
+        b'{"id": 7, "type": "story", "id": 9}',  # duplicate keys: the last one counts, as in json.loads
+        b'{"id": 7, "text": 5, "text": "fine"}',
+        b'{"id": 7, "text": "fine", "text": 5}',
+        b'{"id": 7, "text": "bad \\ud800 surrogate"}',  # a lone surrogate, escaped
+        b'{"id": 7, "text": "\\ud83d\\ude00"}',  # a surrogate pair: one character
+        b'{"id": 7, "text": "\xed\xa0\x80"}',  # a surrogate encoded in UTF-8, which json.loads lets through
+        b'\xef\xbb\xbf{"id": 7}',  # a byte order mark, which json.loads accepts
+        '{"id": 7, "by": "pg"}'.encode("utf-16"),  # UTF-16, which json.loads detects
+        b'{"id": 7, "future": NaN, "later": Infinity}',
+        b'{"id": 7, "time": 1.0}',
+        b'{"id": 7, "score": 1e2}',
+        b'{"id": 7, "deleted": 1}',
+        b'{"id": true}',
+        b'{"id": 9}',  # another item's id
+        b'{"id": 7, "future": ' + b"[" * 600 + b"]" * 600 + b"}",  # deeper than pydantic's parser, not json.loads
+        b"[7]",
+        b'"comment"',
+    ],
+)
+def test_the_fast_path_from_json_bytes_agrees_with_parsing_then_validating(body: bytes) -> None:
+    def parse() -> object:
+        return json.loads(body)
+
+    assert _outcome(lambda: item_from_json(7, body, parse)) == _outcome(lambda: validate_answer(7, parse()))
+
+
+def test_the_fast_path_leaves_malformed_json_to_the_callers_parser() -> None:
+    def parse() -> object:
+        raise ValueError("the caller's parser ran")
+
+    with pytest.raises(ValueError, match="the caller's parser ran"):
+        item_from_json(7, b'{"id": 7,', parse)

@@ -30,7 +30,7 @@ def test_contract_single_items(client: HNClient, hn_fixture_items) -> None:
     present = next(i for i, item in hn_fixture_items.items() if item is not None)
     null = next(i for i, item in hn_fixture_items.items() if item is None)
 
-    assert client.fetch_item_by_id(present) == HNItem.model_validate(hn_fixture_items[present])
+    assert client.fetch_item_by_id(present) == HNItem.validate(hn_fixture_items[present])
     assert client.fetch_item_by_id(null) is None
 
 
@@ -40,7 +40,7 @@ def test_contract_batch_keeps_order_and_reports_nulls(client: HNClient, hn_fixtu
 
     result = client.fetch_items(ids, progress=lambda done, total: seen.append((done, total)))
 
-    assert result.rows == [HNItem.model_validate(hn_fixture_items[i]) for i in ids if hn_fixture_items[i] is not None]
+    assert result.rows == [HNItem.validate(hn_fixture_items[i]) for i in ids if hn_fixture_items[i] is not None]
     assert result.missing_ids == [i for i in ids if hn_fixture_items[i] is None]
     assert result.missing_ids, "the fixture should contain null items in this range"
     assert result.failed == {}

@@ -13,7 +13,7 @@ from hn_core.transforms import items_frame as items_frame_of_models
 
 def items_frame(answers: list[dict]) -> pd.DataFrame:
     """The transform over the items the API answered, validated as the clients validate them."""
-    return items_frame_of_models(HNItem.model_validate(answer) for answer in answers)
+    return items_frame_of_models(HNItem.validate(answer) for answer in answers)
 
 
 def expected_frame(records: list[dict]) -> pd.DataFrame:

@@ -38,7 +38,7 @@ def validate_answer(item_id: int, answer: Any) -> HNItem | None:
     if not isinstance(answer, dict):
         raise InvalidAnswerError(item_id, f"expected a JSON object or null, got {type(answer).__name__}")
     try:
-        item = HNItem.model_validate(answer)
+        item = HNItem.validate(answer)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']} (got {e['input']!r:.60})" for e in error.errors()
@@ -47,6 +47,25 @@ def validate_answer(item_id: int, answer: Any) -> HNItem | None:
     if item.id != item_id:
         raise InvalidAnswerError(item_id, f"the API served item {item.id} in its place", served_id=item.id)
     return item
+
+
+def item_from_json(item_id: int, body: bytes, parse: Callable[[], Any]) -> HNItem | None:
+    """The item of a JSON answer for ``item_id``, as ``validate_answer(item_id, parse())`` returns it, but faster.
+
+    pydantic parses and validates a valid item straight from its bytes in one pass, about half the CPU of
+    ``json.loads`` followed by ``validate_answer`` and with fewer objects for the garbage collector. Anything it
+    refuses (``null``, an invalid or malformed answer, another item's id, encodings ``json.loads`` accepts and it
+    does not) takes the slow path, whose result or error is the one reported, so both paths agree on every answer.
+    """
+    if body != b"null":
+        try:
+            item = HNItem.validate_json(body)
+        except ValidationError:
+            pass
+        else:
+            if item.id == item_id:
+                return item
+    return validate_answer(item_id, parse())
 
 
 @dataclass(frozen=True)

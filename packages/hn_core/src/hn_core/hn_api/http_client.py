@@ -26,8 +26,17 @@ from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 from yarl import URL
 
-from hn_core.hn_api.client import BatchCollector, FetchResult, HNClient, HNFetchError, ProgressCallback, validate_answer
-from hn_core.hn_api.http_fetch import NO_AIOHTTP_TIMEOUT, DownDetector, FetchPolicy, RequestTimer, Session, get_json
+from hn_core.hn_api.client import BatchCollector, FetchResult, HNClient, HNFetchError, ProgressCallback, item_from_json
+from hn_core.hn_api.http_fetch import (
+    NO_AIOHTTP_TIMEOUT,
+    DownDetector,
+    FetchPolicy,
+    RequestTimer,
+    Session,
+    get_body,
+    get_json,
+    parse_json,
+)
 from hn_core.hn_api.model import INT64_MAX, HNItem
 
 try:
@@ -161,7 +170,9 @@ class HNAPIClient(ConfigurableResource, HNClient):
 async def _get_item(session: Session, item_id: int) -> HNItem | None:
     """One id's item, validated: ``None`` for ``null``; ``HNFetchError`` naming the id for anything else."""
     url = URL(f"{session.encoded_base_url}/v0/item/{item_id}.json", encoded=True)
-    return validate_answer(item_id, await get_json(session, url, f"item {item_id}"))
+    what = f"item {item_id}"
+    body = await get_body(session, url, what)
+    return item_from_json(item_id, body, lambda: parse_json(body, what, url))
 
 
 def _run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:

@@ -168,12 +168,25 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 async def get_json(session: Session, url: str | URL, what: str) -> Any:
     """GET ``url`` and parse JSON, retrying what may pass; raise ``HNFetchError`` naming ``what``."""
+    return parse_json(await get_body(session, url, what), what, url)
+
+
+def parse_json(body: bytes, what: str, url: str | URL) -> Any:
+    """``body`` as JSON, or ``HNFetchError`` naming ``what`` and the first bytes."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser's stack
+        raise HNFetchError(f"Malformed JSON for {what} from {url}: {error}. First bytes: {body[:80]!r}") from error
+
+
+async def get_body(session: Session, url: str | URL, what: str) -> bytes:
+    """GET ``url``'s 200 answer, retrying what may pass; raise ``HNFetchError`` naming ``what``."""
     policy, down = session.policy, session.down
     for attempt in range(policy.max_retries + 1):
         if down.reason is not None:
             raise APIDownError(f"Did not fetch {what}: {down.reason}")
         try:
-            return await _get_json_once(session, url, what)
+            return await _get_body_once(session, url, what)
         except RetryableError as error:
             down.failed(str(error))
             if down.reason is not None:
@@ -198,7 +211,7 @@ def _delay(policy: FetchPolicy, attempt: int, error: RetryableError, what: str) 
     return error.retry_after
 
 
-async def _get_json_once(session: Session, url: str | URL, what: str) -> Any:
+async def _get_body_once(session: Session, url: str | URL, what: str) -> bytes:
     timer = session.timer
     task = timer.start()
     try:
@@ -228,10 +241,7 @@ async def _get_json_once(session: Session, url: str | URL, what: str) -> Any:
         ) from error
     finally:
         timer.stop(task)
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser's stack
-        raise HNFetchError(f"Malformed JSON for {what} from {url}: {error}. First bytes: {body[:80]!r}") from error
+    return body
 
 
 async def _read_body(response: aiohttp.ClientResponse, cap: int, what: str, url: str | URL) -> bytes:
