@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
 from hn_core.hn_api.model import HNItem
 
@@ -39,28 +39,33 @@ def validate_answer(item_id: int, answer: Any) -> HNItem | None:
         raise InvalidAnswerError(item_id, f"expected a JSON object or null, got {type(answer).__name__}")
     try:
         item = HNItem.validate(answer)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']} (got {e['input']!r:.60})" for e in error.errors()
-        )
-        raise InvalidAnswerError(item_id, f"invalid item ({problems})") from None
+    except msgspec.ValidationError as error:
+        raise InvalidAnswerError(item_id, f"invalid item ({_problem(error, answer)})") from None
     if item.id != item_id:
         raise InvalidAnswerError(item_id, f"the API served item {item.id} in its place", served_id=item.id)
     return item
 
 
+def _problem(error: msgspec.ValidationError, answer: dict[str, Any]) -> str:
+    """``field: what is wrong (got value)`` from msgspec's ``Expected `int`, got `str` - at `$.score[0]```."""
+    message, _, path = str(error).rpartition(" - at `$.")
+    if not message:
+        return f"item: {error}"
+    field = path.rstrip("`")
+    return f"{field}: {message} (got {answer.get(field.split('[')[0])!r:.60})"
+
+
 def item_from_json(item_id: int, body: bytes, parse: Callable[[], Any]) -> HNItem | None:
     """The item of a JSON answer for ``item_id``, as ``validate_answer(item_id, parse())`` returns it, but faster.
 
-    pydantic parses and validates a valid item straight from its bytes in one pass, about half the CPU of
-    ``json.loads`` followed by ``validate_answer`` and with fewer objects for the garbage collector. Anything it
-    refuses (``null``, an invalid or malformed answer, another item's id, encodings ``json.loads`` accepts and it
+    msgspec parses and checks a valid item straight from its bytes, in less time than ``json.loads`` alone. Anything
+    it refuses (``null``, an invalid or malformed answer, another item's id, encodings ``json.loads`` accepts and it
     does not) takes the slow path, whose result or error is the one reported, so both paths agree on every answer.
     """
     if body != b"null":
         try:
             item = HNItem.validate_json(body)
-        except ValidationError:
+        except (msgspec.ValidationError, msgspec.DecodeError):
             pass
         else:
             if item.id == item_id:

@@ -224,7 +224,11 @@ async def _get_body_once(session: Session, url: str | URL, what: str) -> bytes:
             session.down.answered()
             if status != 200:
                 raise HNFetchError(f"Could not fetch {what} from {url}: HTTP {status}, which a retry will not fix.")
-            body = await _read_body(response, session.policy.max_response_bytes, what, url)
+            cap, length = session.policy.max_response_bytes, response.content_length
+            if length is not None and length <= cap and "Content-Encoding" not in response.headers:
+                body = await response.read()  # the common answer: sized, plain and small enough
+            else:
+                body = await _read_capped(response, cap, what, url)
     except asyncio.CancelledError:
         if timer.expired(task):
             raise RetryableError(
@@ -244,22 +248,22 @@ async def _get_body_once(session: Session, url: str | URL, what: str) -> bytes:
     return body
 
 
-async def _read_body(response: aiohttp.ClientResponse, cap: int, what: str, url: str | URL) -> bytes:
+async def _read_capped(response: aiohttp.ClientResponse, cap: int, what: str, url: str | URL) -> bytes:
     """The body, refused as soon as it is known to exceed ``cap`` bytes: never more than ``cap`` held in memory.
 
     ``Content-Length`` refuses an answer before reading it; it bounds what is read only when the body is not
     compressed (aiohttp decompresses as it reads, so a small compressed answer can unpack to gigabytes): a compressed
     or unsized body is counted as it streams, decompressed.
     """
-    too_large = f"Could not fetch {what} from {url}: the answer is larger than the {cap:,} bytes allowed"
-    if response.content_length is not None:
-        if response.content_length > cap:
-            raise HNFetchError(f"{too_large} (Content-Length {response.content_length:,}).")
-        if "Content-Encoding" not in response.headers:
-            return await response.read()
+    if response.content_length is not None and response.content_length > cap:
+        raise HNFetchError(f"{_too_large(what, url, cap)} (Content-Length {response.content_length:,}).")
     body = bytearray()
     async for chunk in response.content.iter_any():
         body += chunk
         if len(body) > cap:
-            raise HNFetchError(f"{too_large}.")
+            raise HNFetchError(f"{_too_large(what, url, cap)}.")
     return bytes(body)
+
+
+def _too_large(what: str, url: str | URL, cap: int) -> str:
+    return f"Could not fetch {what} from {url}: the answer is larger than the {cap:,} bytes allowed"
