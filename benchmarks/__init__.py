@@ -1,5 +1,5 @@
-"""Benchmarks of the platform: fetch throughput, definitions load time and end-to-end materialization.
+"""Benchmarks of the platform, one entry point: ``uv run python -m benchmarks NAME`` (``--help`` lists them).
 
-Run ``uv run python -m benchmarks.fetch``; results land in ``benchmarks/results.json`` and
-``benchmarks/fetch_throughput.png``, and BENCHMARKS.md discusses them. Not collected by pytest.
+Each writes its figures and the machine they ran on to ``benchmarks/results/NAME.json`` and prints them as the
+Markdown tables of BENCHMARKS.md. Not collected by pytest.
 """

@@ -1,181 +1,178 @@
-"""Fetch throughput, definitions load time and end-to-end runs, side by side with the Dagster guide's code.
+"""Fetch throughput: ``HNAPIClient`` against the Dagster guide's loop, and against the client of earlier commits.
 
-Run ``uv run python -m benchmarks.fetch`` (``--help`` for the options). In one run, against the offline HN server
-in its own process:
+Every fetch runs in a fresh worker process (``benchmarks.processes``) that imports everything, warms up on a few
+hundred items, then fetches the N most recent items (max item id first, as the guide does) from the offline server
+in its own process, with 20 ms of latency per request; the frame is built afterwards with ``items_frame``, outside
+the timed fetch. Rounds interleave the fetchers, with a fresh server per round, so that a machine whose speed
+drifts during the run moves every fetcher alike.
 
-1. fetch throughput for each N: the Dagster guide's loop (only at the sizes in ``--baseline-sizes``, extrapolated
-   elsewhere) against ``HNAPIClient`` with its default settings, each fetcher in its own process (items/s, CPU per
-   request on both sides, peak memory against the frame's size), and the server's capacity under a light load client;
-2. definitions load time of each code location in ``local`` and ``production``, and of the guide's single file;
-3. the ``refresh_hacker_news`` job end to end into DuckDB.
+- ``client``: ``HNAPIClient`` with its defaults (128 in flight), every answer validated against ``HNItem``.
+- ``guide``: the guide's loop verbatim (``benchmarks.guide_fetch``); its rows are validated inside the timed fetch,
+  so that both frames are built from the same items.
+- a commit such as ``37b5ae6``: the HTTP client as it was at that commit, loaded from git (its answers, plain
+  dicts, are validated outside the timed fetch).
 
-Writes ``benchmarks/results.json`` and ``benchmarks/fetch_throughput.png`` and prints Markdown tables.
+The bound is concurrency / latency, e.g. 128 / 20 ms = 6,400 items/s. CPU per request is the process's user +
+system time over the fetch divided by N + 1 requests; the server's is read from its process the same way.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
+import gc
+import importlib.util
+import resource
+import statistics
+import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.capacity import capacity_run, summarize_capacity
-from benchmarks.load_time import measure_load_times
-from benchmarks.machine import load_average, machine_info
-from benchmarks.materialize import measure_materialization
-from benchmarks.plot import plot_throughput
-from benchmarks.report import render
-from benchmarks.server import ServerProcess
-from benchmarks.throughput import run_fetcher, summarize
-from hn_core.hn_api.http_client import HNAPIClient
+import psutil
 
-HERE = Path(__file__).resolve().parent
-#: The client's default concurrency, which sets the bound ``concurrency / latency`` of the default client.
-DEFAULT_CONCURRENCY: int = HNAPIClient.model_fields["concurrency"].default
-SWEEP_N = 5_000
+from benchmarks.guide_fetch import guide_fetch
+from benchmarks.processes import REPO_ROOT, OfflineServer, cpu_seconds, in_fresh_process
+
+WARMUP_ITEMS = {"guide": 20}  # and 300 for the clients
+#: Where the HTTP client lived over the repository's history, newest first.
+CLIENT_PATHS = ("packages/hn_core/src/hn_core/hn_api/http_client.py", "packages/hn_core/src/hn_core/api_client.py")
+#: Modules of ``hn_core`` that moved since, as an old client imports them.
+MOVED_MODULES = {"hn_core.client import": "hn_core.hn_api.client import"}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fetch", description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=20.0, help="server latency per request (20)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 5_000, 20_000], help="N for the client")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of fetch runs, each on a new server (3)")
-    parser.add_argument("--repeats", type=int, default=3, help="client runs per N and round (3)")
-    parser.add_argument(
-        "--baseline-sizes", type=int, nargs="*", default=[1_000], help="N at which the guide's loop runs (1000)"
-    )
-    parser.add_argument("--baseline-repeats", type=int, default=3, help="guide runs at its smallest N (3)")
-    parser.add_argument("--baseline-5000", action="store_true", help="also run the guide's loop at N=5000 once")
-    parser.add_argument("--fixture-items", type=int, default=25_000, help="items the server holds (25000)")
-    parser.add_argument("--capacity-requests", type=int, default=30_000, help="requests per server capacity run")
-    parser.add_argument("--capacity-runs", type=int, default=1, help="server capacity runs per round (1)")
-    parser.add_argument(
-        "--concurrency-sweep", type=int, nargs="*", default=[64, 256], help="other client concurrencies at N=5000"
-    )
-    parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per location and environment")
-    parser.add_argument("--skip-load-time", action="store_true")
-    parser.add_argument("--materialize-n", type=int, default=20_000)
-    parser.add_argument(
-        "--materialize-latency-ms", type=float, nargs="+", default=[20.0], help="server latency for the job run(s)"
-    )
-    parser.add_argument("--materialize-runs", type=int, default=1)
-    parser.add_argument("--skip-materialize", action="store_true")
-    parser.add_argument("--output", type=Path, default=HERE / "results.json")
-    parser.add_argument("--plot", type=Path, default=HERE / "fetch_throughput.png")
-    return parser.parse_args(argv)
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000], help="items per fetch")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each with a fresh server (default 3)")
+    parser.add_argument("--repeats", type=int, default=2, help="fetches per fetcher, size and round (default 2)")
+    parser.add_argument("--against", nargs="*", default=[], metavar="COMMIT", help="clients of these commits too")
+    parser.add_argument("--guide-sizes", type=int, nargs="*", default=[1000], help="sizes the guide runs at, once")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[128], help="the client's, for a sweep")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--items", type=int, default=25_000, help="items the server generates")
 
 
-def fetch_benchmarks(args: argparse.Namespace) -> dict[str, Any]:
-    """Server capacity, both fetchers and the concurrency sweep, over ``--rounds`` rounds pooled together.
-
-    Each round starts a fresh server process and measures its capacity, the client at every N and the other
-    concurrencies, so that changes in the machine's load spread over all of them. The guide's loop runs in the first
-    round only: it waits on latency, not on CPU.
-    """
-    baseline_sizes = sorted({*args.baseline_sizes, *([5_000] if args.baseline_5000 else [])})
-    capacity: list[dict[str, Any]] = []
-    client: dict[int, list[dict[str, Any]]] = {n: [] for n in args.sizes}
-    guide: dict[int, list[dict[str, Any]]] = {}
-    sweep: dict[int, list[dict[str, Any]]] = {concurrency: [] for concurrency in args.concurrency_sweep}
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    runs = []
     for round_number in range(args.rounds):
-        with ServerProcess(latency_ms=args.latency_ms, items=args.fixture_items) as server:
-            for _ in range(args.capacity_runs):
-                capacity.append(capacity_run(server, DEFAULT_CONCURRENCY, args.capacity_requests))
-            _progress(f"round {round_number + 1}: server {capacity[-1]['requests_per_s']:,.0f} req/s")
-            for n in args.sizes:
-                client[n] += run_fetcher(server, "client", n, args.repeats)
-                _progress(f"round {round_number + 1}: client N={n:,} {client[n][-1]['items_per_s']:,.0f} items/s")
-            for n in baseline_sizes if round_number == 0 else []:
-                guide[n] = run_fetcher(server, "guide", n, args.baseline_repeats if n == baseline_sizes[0] else 1)
-                _progress(f"guide N={n:,} {guide[n][-1]['items_per_s']:,.1f} items/s")
-            for concurrency in args.concurrency_sweep:
-                sweep[concurrency] += run_fetcher(server, "client", SWEEP_N, args.repeats, concurrency)
-                rate = sweep[concurrency][-1]["items_per_s"]
-                _progress(f"round {round_number + 1}: concurrency {concurrency} {rate:,.0f} items/s")
-    fetch = [summarize("client", n, runs, None) for n, runs in client.items()]
-    fetch += [summarize("guide", n, runs, None) for n, runs in guide.items()]
-    concurrency_sweep = []
-    for concurrency, runs in sweep.items():
-        summary = summarize("client", SWEEP_N, runs, concurrency)
-        summary["bound_items_per_s"] = concurrency / (args.latency_ms / 1000)
-        concurrency_sweep.append(summary)
+        with OfflineServer("--items", args.items, "--latency-ms", args.latency_ms) as server:
+            assert server.process is not None
+            for size in args.sizes:
+                plan = [(fetcher, args.concurrency[0]) for fetcher in ("client", *args.against)]
+                plan += [("client", concurrency) for concurrency in args.concurrency[1:]]
+                if size in args.guide_sizes and round_number == 0:
+                    plan.append(("guide", 1))
+                for repeat in range(args.repeats):
+                    for fetcher, concurrency in plan[: len(plan) - (repeat > 0 and plan[-1][0] == "guide")]:
+                        measured = in_fresh_process(
+                            measure_fetch, fetcher, server.base_url, server.process.pid, size, concurrency
+                        )
+                        runs.append({"round": round_number, "fetcher": fetcher, "concurrency": concurrency, **measured})
+                        print(f"{fetcher} c={concurrency} N={size}: {measured['items_per_s']:,.0f} items/s", flush=True)
+    return {"latency_ms": args.latency_ms, "runs": runs}
+
+
+def measure_fetch(fetcher: str, base_url: str, server_pid: int, count: int, concurrency: int) -> dict[str, Any]:
+    """In a fresh worker: warm up, then fetch ``count`` items once; time, CPU, memory and sockets of that fetch."""
+    from hn_core.transforms import items_frame
+
+    fetch, validate = make_fetcher(fetcher, base_url, concurrency)
+    fetch(WARMUP_ITEMS.get(fetcher, 300))
+    gc.collect()
+    me, server = psutil.Process(), psutil.Process(server_pid)
+    rss_before, collections_before = me.memory_info().rss, sum(stats["collections"] for stats in gc.get_stats())
+    cpu_before, server_before, started = cpu_seconds(me), cpu_seconds(server), time.perf_counter()
+    rows = fetch(count)
+    seconds = time.perf_counter() - started
+    cpu, server_cpu = cpu_seconds(me) - cpu_before, cpu_seconds(server) - server_before
+    collections = sum(stats["collections"] for stats in gc.get_stats()) - collections_before
+    sockets_left = len(me.net_connections("tcp"))
+    frame = items_frame(validate(rows))
     return {
-        "server_capacity": summarize_capacity(capacity, DEFAULT_CONCURRENCY, args.latency_ms),
-        "fetch": fetch,
-        "fetch_summary": fetch_summary(fetch, args.sizes, args.latency_ms),
-        "concurrency_sweep": concurrency_sweep,
+        "n": count,
+        "seconds": seconds,
+        "items_per_s": count / seconds,
+        "client_cpu_us_per_request": cpu / (count + 1) * 1e6,
+        "server_cpu_us_per_request": server_cpu / (count + 1) * 1e6,
+        "gc_collections": collections,
+        "rss_before_mib": rss_before / 2**20,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
+        "frame_mib": frame.memory_usage(deep=True).sum() / 2**20,
+        "sockets_left": sockets_left,
     }
 
 
-def fetch_summary(fetch: list[dict[str, Any]], sizes: list[int], latency_ms: float) -> list[dict[str, Any]]:
-    """Per N: both fetchers' items/s (the guide's extrapolated where not run), their ratio and the bound."""
-    client = {result["n"]: result for result in fetch if result["fetcher"] == "client"}
-    guide = {result["n"]: result for result in fetch if result["fetcher"] == "guide"}
-    bound = DEFAULT_CONCURRENCY / (latency_ms / 1000)
-    # The guide's loop does one request after another, so its time per item does not depend on N: where it did not
-    # run, use its rate at the largest N where it did.
-    guide_rate = guide[max(guide)]["median_items_per_s"] if guide else None
-    summary = []
-    for n in sizes:
-        measured = n in guide
-        rate = guide[n]["median_items_per_s"] if measured else guide_rate
-        client_rate = client[n]["median_items_per_s"]
-        summary.append(
-            {
-                "n": n,
-                "client_items_per_s": client_rate,
-                "client_items_per_s_range": [client[n]["min_items_per_s"], client[n]["max_items_per_s"]],
-                "load_average_1min_range": client[n]["load_average_1min_range"],
-                "guide_items_per_s": rate,
-                "guide_measured": measured,
-                "ratio": client_rate / rate if rate else None,
-                "bound_items_per_s": bound,
-                "bound_seconds": n * (latency_ms / 1000) / DEFAULT_CONCURRENCY,
-                "percent_of_bound": 100 * client_rate / bound,
-                "client_cpu_us_per_request": client[n]["client_cpu_us_per_request"],
-                "server_cpu_us_per_request": client[n]["server_cpu_us_per_request"],
-            }
+def make_fetcher(
+    fetcher: str, base_url: str, concurrency: int
+) -> tuple[Callable[[int], list[Any]], Callable[[list[Any]], list[Any]]]:
+    """``fetch(count)`` for the named fetcher, and how its rows become ``HNItem`` values afterwards."""
+    from hn_core.hn_api import HNAPIClient, HNItem, most_recent_ids
+
+    if fetcher == "guide":
+        return (
+            lambda count: [HNItem.validate(row) for row in guide_fetch(base_url, count) if row is not None],
+            list,
         )
-    return summary
+    client_class = HNAPIClient if fetcher == "client" else client_at(fetcher)
+    client = client_class(base_url=base_url, concurrency=concurrency)
+
+    def fetch(count: int) -> list[Any]:
+        result = client.fetch_items(most_recent_ids(client.fetch_max_item_id(), count))
+        if result.failed:
+            raise RuntimeError(f"{len(result.failed)} items failed, e.g. {next(iter(result.failed.values()))}")
+        return result.rows
+
+    return fetch, lambda rows: [row if isinstance(row, HNItem) else HNItem.validate(row) for row in rows]
 
 
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')} load {' '.join(map(str, load_average()))}] {message}", file=sys.stderr)
+def client_at(commit: str) -> type:
+    """``HNAPIClient`` as it was at ``commit``, read from git, with its imports of moved modules renamed."""
+    for path in CLIENT_PATHS:
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=REPO_ROOT, capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"No HTTP client at {commit}: looked for {', '.join(CLIENT_PATHS)}.")
+    source = shown.stdout
+    for old, new in MOVED_MODULES.items():
+        source = source.replace(old, new)
+    module_path = Path(tempfile.mkdtemp()) / f"hn_client_{commit}.py"
+    module_path.write_text(source)
+    spec = importlib.util.spec_from_file_location(module_path.stem, module_path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.HNAPIClient
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    results: dict[str, Any] = {
-        "command": "uv run python -m benchmarks.fetch " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "machine": machine_info(),
-        "settings": {
-            **{key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
-            "client_concurrency": DEFAULT_CONCURRENCY,
-        },
-    }
-    results.update(fetch_benchmarks(args))
-    plot_throughput(
-        results["fetch_summary"], results["fetch_summary"][0]["bound_items_per_s"], args.latency_ms, args.plot
-    )
-    if not args.skip_load_time:
-        results["load_time"] = measure_load_times(args.load_runs)
-        _progress("definitions load times measured")
-    if not args.skip_materialize:
-        results["materialize"] = [
-            measure_materialization(args.materialize_n, latency, args.materialize_runs, args.fixture_items)
-            for latency in args.materialize_latency_ms
-        ]
-        _progress("materialization measured")
-    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
-    results["load_average_at_end"] = load_average()
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(render(results))
-    print(f"\nWrote {args.output} and {args.plot}.")
+def report(results: dict[str, Any]) -> str:
+    groups: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    for measured in results["runs"]:
+        groups.setdefault((measured["fetcher"], measured["concurrency"], measured["n"]), []).append(measured)
+    guide_rates = [m["items_per_s"] for (fetcher, _, _), runs in groups.items() if fetcher == "guide" for m in runs]
+    guide_rate = statistics.median(guide_rates) if guide_rates else None
+    lines = [
+        "| fetcher | in flight | N | runs | items/s, median (min-max) | % of bound | x guide | client CPU us/req "
+        "| server CPU us/req | GC runs | peak RSS MiB (before) | frame MiB | sockets left |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (fetcher, concurrency, size), runs in sorted(groups.items(), key=lambda group: (group[0][2], group[0][0])):
+        rates = [m["items_per_s"] for m in runs]
+        rate = statistics.median(rates)
+        bound = concurrency / (results["latency_ms"] / 1000)
+        ratio = f"{rate / guide_rate:.0f}x" if guide_rate and fetcher != "guide" else ""
+        lines.append(
+            f"| {fetcher} | {concurrency} | {size:,} | {len(runs)} | **{rate:,.0f}** ({min(rates):,.0f}-"
+            f"{max(rates):,.0f}) | {rate / bound:.0%} | {ratio} | {_median(runs, 'client_cpu_us_per_request'):.0f} "
+            f"| {_median(runs, 'server_cpu_us_per_request'):.0f} | {_median(runs, 'gc_collections'):.0f} "
+            f"| {_median(runs, 'peak_rss_mib'):.0f} "
+            f"({_median(runs, 'rss_before_mib'):.0f}) | {_median(runs, 'frame_mib'):.1f} "
+            f"| {max(m['sockets_left'] for m in runs)} |"
+        )
+    return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    main()
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(m[key] for m in runs)

@@ -3,7 +3,7 @@
 As in the guide ("Transitioning data pipelines from development to production"), the assets and the Snowflake I/O
 manager live in one module, ``dagster_snowflake_pandas`` is imported at the top, and the resources of every
 environment are built at import time, so every environment pays for the Snowflake libraries. Only loaded by
-``benchmarks.load_probe``; never materialized.
+``benchmarks.load_time``; never materialized.
 """
 
 import os

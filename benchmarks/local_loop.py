@@ -1,160 +1,119 @@
-"""Local run time where users run it: ``uv run python -m benchmarks.local_loop [--rounds 3]``.
+"""Where developers run it: the quick start, ``dagster job execute`` and a UI launch, each from a cold process.
 
-Three ways to materialize the 1,000 most recent items into a fresh DuckDB file, each from a cold process, against
-the offline HN API (5,000 generated items, no latency) as the quick start serves it:
-
-- ``quickstart``: ``hn-quickstart --items 1000`` (in process: its own server, the job run in the same process);
-- ``job execute``: ``dagster job execute -m hn_assets.definitions -j refresh_hacker_news`` with the job's executor
-  (what ``dg launch --job refresh_hacker_news`` runs), against an offline server in another process;
-- ``UI``: what "Materialize all" costs once ``dg dev`` is up: a run launched through GraphQL, from the launch to
-  its success (the daemon dequeues it, a run worker process loads the location and runs the job).
-
-Prints the wall time of every round and the median per way; BENCHMARKS.md has the figures. ``--tree PATH`` measures
-another checkout's code (e.g. an older commit, in a git worktree) with this environment's packages: its packages'
-sources go first on PYTHONPATH, and without a dg workspace there the UI way starts ``dagster dev -w workspace.yaml``.
+Each way materializes the 1,000 most recent of 5,000 generated items (no latency) into a fresh DuckDB file, as whole
+CLI processes, on a fresh instance configured like the checkout's ``dagster.yaml`` (the UI way waits on its run
+queue's interval): ``hn-quickstart`` (its own offline server, the job in its process); ``dagster job execute`` of
+``refresh_hacker_news`` (what ``dg launch --job`` runs), against the offline server in a process of its own; and what
+"Materialize all" costs once ``dg dev`` is up: a run launched through GraphQL, timed from the launch to its success
+(the daemon dequeues it, a run worker process loads the location and runs the job), against the same server.
+``--tree PATH`` measures another checkout's code (an older commit, in a git worktree) with this environment's
+packages: its sources go first on ``PYTHONPATH``; without a dg workspace there, the UI way runs ``dagster dev``.
 """
 
-from __future__ import annotations
-
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from benchmarks.child import REPO_ROOT
-from benchmarks.machine import load_average
-from benchmarks.server import ServerProcess, free_port
+from benchmarks.dagster_runs import dagster_home, local_environment, markdown, spread
+from benchmarks.processes import REPO_ROOT, OfflineServer
 
 BIN = Path(sys.executable).parent
-N = 1_000
-RUN_CONFIG = json.dumps({"ops": {"items": {"config": {"base_item_id": N}}}})
+LAUNCH = "mutation($p: ExecutionParams!) {launchRun(executionParams: $p) {... on LaunchRunSuccess {run {runId}}}}"
+STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+LOADED = "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"
+EXECUTE = ["job", "execute", "-m", "hn_assets.definitions", "-j", "refresh_hacker_news", "--config"]
+JOB = {"repositoryLocationName": "hn_assets", "repositoryName": "__repository__", "jobName": "refresh_hacker_news"}
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each way (3)")
+    parser.add_argument("--items", type=int, default=1_000, help="items to materialize (1000)")
+    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="the checkout whose code to measure")
 
 
-def graphql(port: int, query: str, **variables: object) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
+def graphql(port: int, query: str, **variables: object) -> dict[str, Any]:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)["data"]
 
 
-LAUNCH = """
-mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { ... on LaunchRunSuccess { run { runId } } } }
-"""
-STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
-
-
-def ui_run(port: int) -> float:
-    params = {
-        "selector": {
-            "repositoryLocationName": "hn_assets",
-            "repositoryName": "__repository__",
-            "jobName": "refresh_hacker_news",
-        },
-        "runConfigData": json.loads(RUN_CONFIG),
-    }
-    started = time.perf_counter()
-    run_id = graphql(port, LAUNCH, p=params)["launchRun"]["run"]["runId"]
-    while (status := graphql(port, STATUS, id=run_id)["runOrError"]["status"]) not in ("SUCCESS", "FAILURE"):
+def ui_run(port: int, env: dict[str, str], run_config: dict[str, Any]) -> float:
+    """Seconds from launching a run through GraphQL, as the UI does, to its success."""
+    Path(env["HN_DUCKDB_PATH"]).unlink(missing_ok=True)
+    started, status = time.perf_counter(), "QUEUED"
+    run_id = graphql(port, LAUNCH, p={"selector": JOB, "runConfigData": run_config})["launchRun"]["run"]["runId"]
+    while status not in ("SUCCESS", "FAILURE", "CANCELED"):
         time.sleep(0.1)
+        status = graphql(port, STATUS, id=run_id)["runOrError"]["status"]
     if status != "SUCCESS":
-        raise RuntimeError(f"run {run_id} failed")
+        raise RuntimeError(f"The run {run_id} launched from the UI ended in {status}.")
     return time.perf_counter() - started
 
 
-def with_dev_server(tree: Path, env: dict[str, str], rounds: int) -> list[float]:
-    port = free_port()
-    if (tree / "dg.toml").exists():
-        command = [str(BIN / "dg"), "dev", "--use-active-venv", "--port", str(port)]
-    else:
-        command = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=tree,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def ui_runs(tree: Path, env: dict[str, str], rounds: int, run_config: dict[str, Any]) -> list[float]:
+    """Start the dev server, wait until it has loaded every location, then launch ``rounds`` runs one after another."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dev = ["dg", "dev", "--use-active-venv"] if (tree / "dg.toml").exists() else ["dagster", "dev"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    server = subprocess.Popen([str(BIN / dev[0]), *dev[1:], "--port", str(port)], cwd=tree, env=env, **quiet)
     try:
-        while True:
-            try:
-                entries = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }")
-                if all(e["loadStatus"] == "LOADED" for e in entries["workspaceOrError"]["locationEntries"]):
-                    break
-            except OSError:
-                pass
+        entries: list[dict[str, str]] = []
+        while not entries or any(entry["loadStatus"] != "LOADED" for entry in entries):
+            if server.poll() is not None:
+                raise RuntimeError(f"{' '.join(dev)} exited with {server.returncode}.")
             time.sleep(0.5)
-        return [ui_run(port) for _ in range(rounds)]
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+            with contextlib.suppress(OSError):
+                entries = graphql(port, LOADED)["workspaceOrError"]["locationEntries"]
+        return [ui_run(port, env, run_config) for _ in range(rounds)]
+    finally:  # Ctrl-C, which `dg dev` handles by stopping its daemon and code servers; then whatever is left
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="the checkout whose code to measure")
-    args = parser.parse_args(argv)
-    tree = args.tree.resolve()
-    home = Path(tempfile.mkdtemp(prefix="local_loop_"))
-    (home / "run_config.json").write_text(RUN_CONFIG)  # JSON is YAML: `dagster job execute` takes a file
-    instance_config = tree / "dagster.yaml"
-    (home / "dagster.yaml").write_text(
-        instance_config.read_text().replace(".dagster_home", str(home)) if instance_config.exists() else ""
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_CLOUD", "SNOWFLAKE", "HN_"))}
-    env.update(DAGSTER_HOME=str(home), DAGSTER_DEPLOYMENT="local", HN_DUCKDB_PATH=str(home / "bench.duckdb"))
-    if tree != REPO_ROOT:
-        env["PYTHONPATH"] = os.pathsep.join(str(src) for src in sorted(tree.glob("packages/*/src")))
-    print(f"load average before: {load_average()}")
-    results: dict[str, list[float]] = {}
-    ways: dict[str, Callable[[dict[str, str]], float]] = {
-        "quickstart": lambda e: timed([str(BIN / "hn-quickstart"), "--items", str(N)], e, tree),
-        "job execute": lambda e: timed(
-            [
-                str(BIN / "dagster"),
-                "job",
-                "execute",
-                "-m",
-                "hn_assets.definitions",
-                "-j",
-                "refresh_hacker_news",
-                "--config",
-                str(home / "run_config.json"),
-            ],
-            e,
-            tree,
-        ),
-    }
-    with ServerProcess(latency_ms=0, items=5_000) as server:
-        served = {**env, "HN_API_BASE_URL": server.base_url}
-        for _ in range(args.rounds):
-            for way, run in ways.items():
-                results.setdefault(way, []).append(run(served))
-        results["UI"] = with_dev_server(tree, served, args.rounds)
-    for way, times in results.items():
-        print(f"{way:<12} median {statistics.median(times):6.1f} s   rounds: {', '.join(f'{t:.1f}' for t in times)}")
-    print(f"load average after: {load_average()}")
-    shutil.rmtree(home, ignore_errors=True)
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    tree, run_config = args.tree.resolve(), {"ops": {"items": {"config": {"base_item_id": args.items}}}}
+    with tempfile.TemporaryDirectory() as folder, OfflineServer("--items", 5_000) as server:
+        config, duckdb_file = Path(folder, "run_config.json"), Path(folder, "hn.duckdb")
+        config.write_text(json.dumps(run_config))  # JSON is YAML, which `--config` reads
+        env = local_environment(HN_API_BASE_URL=server.base_url, HN_DUCKDB_PATH=str(duckdb_file))
+        env |= dagster_home(Path(folder), tree)
+        if tree != REPO_ROOT:
+            env["PYTHONPATH"] = os.pathsep.join(str(source) for source in sorted(tree.glob("packages/*/src")))
+        ways = {
+            "`hn-quickstart` (in process)": [str(BIN / "hn-quickstart"), "--items", str(args.items)],
+            "`dagster job execute` (what `dg launch --job` runs)": [str(BIN / "dagster"), *EXECUTE, str(config)],
+        }
+        seconds: dict[str, list[float]] = {way: [] for way in ways}
+        for _ in range(args.rounds):  # interleaved, so that changes in the machine's load hit both alike
+            for way, command in ways.items():
+                duckdb_file.unlink(missing_ok=True)
+                started = time.perf_counter()
+                subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True)
+                seconds[way].append(time.perf_counter() - started)
+        seconds["a run launched from the UI, launch to success"] = ui_runs(tree, env, args.rounds, run_config)
+    return {"tree": str(tree), "items": args.items, "seconds": seconds}
 
 
-if __name__ == "__main__":
-    main()
+def report(results: dict[str, Any]) -> str:
+    medians = {way: statistics.median(times) for way, times in results["seconds"].items()}
+    first = next(iter(medians.values()))
+    rows = [[way, spread(results["seconds"][way], 1), f"{median / first:.2f}"] for way, median in medians.items()]
+    return markdown(["way", f"{results['items']:,} items: s, median (range)", "against the quick start"], rows)

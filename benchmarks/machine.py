@@ -1,58 +1,47 @@
-"""The machine a benchmark runs on: cores, memory, Python, versions, and how busy it is."""
+"""The machine a benchmark ran on, and how fast and how busy it was: written beside every result."""
 
 from __future__ import annotations
 
 import os
 import platform
 import sys
+import timeit
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-PACKAGES = ("aiohttp", "uvloop", "requests", "dagster", "pandas", "duckdb")
+import psutil
+
+PACKAGES = ("aiohttp", "uvloop", "yarl", "pydantic", "dagster", "pandas", "duckdb")
 
 
-def load_average() -> list[float]:
-    """The 1, 5 and 15 minute load averages (all runnable processes, on every core)."""
-    return [round(value, 2) for value in os.getloadavg()]
+def cpu_model() -> str:
+    """The processor's name, which neither ``platform`` nor psutil reports on Linux."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
 
 
-def machine_info() -> dict[str, Any]:
-    """What a reader needs to compare a result with theirs."""
+def describe() -> dict[str, Any]:
+    """What a reader needs to compare a result with their own."""
     return {
-        "nproc": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu_model": _cpu_model(),
-        "memory_gib": _memory_gib(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
+        "cpu": cpu_model(),
+        "logical_cpus": psutil.cpu_count(),
+        "usable_cpus": len(psutil.Process().cpu_affinity() or []),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
-        "packages": {name: _version(name) for name in PACKAGES},
-        "load_average": load_average(),
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "packages": {name: metadata.version(name) for name in PACKAGES},
+        # Microseconds for sum(range(1000)), best of five: a shared machine's speed changes from day to day.
+        "speed_probe_us": round(min(timeit.repeat("sum(range(1000))", number=10_000, repeat=5)) / 10_000 * 1e6, 2),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
     }
 
 
-def _cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def _memory_gib() -> float | None:
-    meminfo = Path("/proc/meminfo")
-    if not meminfo.exists():
-        return None
-    for line in meminfo.read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 2**20, 1)
-    return None
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+def summary(machine: dict[str, Any]) -> str:
+    """One line for the top of a report."""
+    return (
+        f"{machine['logical_cpus']} CPUs ({machine['cpu']}), {machine['memory_gib']} GiB, {machine['python']}, "
+        f"sum(range(1000)) in {machine['speed_probe_us']} us, load {machine['load_average'][0]}"
+    )

@@ -1,51 +1,67 @@
-"""End to end: ``items -> comments/stories`` into DuckDB for N items from the server process."""
+"""End to end: the ``refresh_hacker_news`` job for the N most recent items into a new DuckDB file.
 
-from __future__ import annotations
+The offline HN API runs in its own process (``OfflineServer``); each run in a freshly spawned interpreter, which loads
+``hn_assets`` in the local environment as ``dagster dev`` would and runs the job in process on an ephemeral instance
+(items, then comments and stories, and the asset checks). Reported: the job's wall time, the ``items`` step's (the
+fetch, the frame, its metadata and the DuckDB write), the parent's wall time for the whole process, and the rows.
+"""
 
-import statistics
+import argparse
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from benchmarks.child import child_env, module_command, run_json
-from benchmarks.machine import load_average
-from benchmarks.server import ServerProcess
+from benchmarks.dagster_runs import enter, local_environment, markdown, peak_rss_mb, spread, step_seconds
+from benchmarks.processes import OfflineServer, in_fresh_process
+
+TABLES = ("ITEMS", "COMMENTS", "STORIES")
 
 
-def run_local_child(module: str, argument: object, base_url: str, duckdb_path: Path) -> dict[str, Any]:
-    """``python -m module argument`` in the local environment, on the HN API at ``base_url``, into ``duckdb_path``;
-    ``argument`` may be a tuple of arguments."""
-    env = child_env(
-        {
-            "DAGSTER_DEPLOYMENT": "local",
-            "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": None,
-            "HN_LOCAL_WAREHOUSE": None,
-            "HN_API_BASE_URL": base_url,
-            "HN_DUCKDB_PATH": str(duckdb_path),
-        }
-    )
-    load_before, started = load_average(), time.perf_counter()
-    arguments = argument if isinstance(argument, tuple) else (argument,)
-    result = run_json(module_command(module, *arguments), env=env)
-    result["process_seconds"] = time.perf_counter() - started
-    result["load_average_before"], result["load_average_after"] = load_before, load_average()
-    return result
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=20_000, help="items to materialize (20000)")
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[20.0, 0.0], help="server latencies (20 0)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per latency, each in a fresh process (1)")
+    parser.add_argument("--fixture-items", type=int, default=25_000, help="items the server holds (25000)")
 
 
-def measure_materialization(n: int, latency_ms: float, runs: int, fixture_items: int) -> dict[str, Any]:
-    """``runs`` fresh-process runs of the ``refresh_hacker_news`` job, each into a new DuckDB file."""
-    results = []
-    with ServerProcess(latency_ms=latency_ms, items=fixture_items) as server, tempfile.TemporaryDirectory() as scratch:
-        for run in range(runs):
-            path = Path(scratch) / f"run{run}.duckdb"
-            results.append(run_local_child("benchmarks.materialize_run", n, server.base_url, path))
-    return {
-        "n": n,
-        "latency_ms": latency_ms,
-        "runs": results,
-        "all_succeeded": all(run["success"] for run in results),
-        "median_run_seconds": statistics.median(run["run_seconds"] for run in results),
-        "median_items_step_seconds": statistics.median(run["step_seconds"].get("items", 0.0) for run in results),
-        "median_process_seconds": statistics.median(run["process_seconds"] for run in results),
-    }
+def materialize_once(n: int, base_url: str, duckdb_path: str) -> dict[str, Any]:
+    """In a fresh process: load ``hn_assets``, run the job for ``n`` items, count the rows it stored."""
+    enter(local_environment(HN_API_BASE_URL=base_url, HN_DUCKDB_PATH=duckdb_path))
+    import dagster as dg
+    import duckdb
+
+    started = time.perf_counter()
+    from hn_assets.definitions import defs
+
+    job = defs().resolve_job_def("refresh_hacker_news")
+    loaded = time.perf_counter()
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(run_config={"ops": {"items": {"config": {"base_item_id": n}}}}, instance=instance)
+    finished, steps = time.perf_counter(), step_seconds(instance, result.run_id)
+    with duckdb.connect(duckdb_path, read_only=True) as connection:
+        rows = {name: connection.execute(f"SELECT count(*) FROM HACKER_NEWS.{name}").fetchone()[0] for name in TABLES}
+    measured = {"load_seconds": loaded - started, "run_seconds": finished - loaded, "items_seconds": steps["items"]}
+    return measured | {"success": result.success, "steps": steps, "rows": rows, "peak_rss_mb": peak_rss_mb()}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    runs = []
+    for latency in args.latency_ms:
+        with OfflineServer("--items", args.fixture_items, "--latency-ms", latency) as server:
+            for _ in range(args.rounds):
+                with tempfile.TemporaryDirectory() as scratch:
+                    started = time.perf_counter()
+                    result = in_fresh_process(materialize_once, args.n, server.base_url, f"{scratch}/hn.duckdb")
+                    runs.append(result | {"latency_ms": latency, "process_seconds": time.perf_counter() - started})
+    return {"n": args.n, "runs": runs}
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = []
+    for latency in dict.fromkeys(run["latency_ms"] for run in results["runs"]):
+        runs = [run for run in results["runs"] if run["latency_ms"] == latency]
+        seconds = [spread([run[key] for run in runs], 1) for key in ("run_seconds", "items_seconds", "process_seconds")]
+        stored = ", ".join(f"{name} {count:,}" for name, count in runs[0]["rows"].items())
+        succeeded = "yes" if all(run["success"] for run in runs) else "no"
+        rows.append([f"{results['n']:,}", f"{latency:g} ms", *seconds, stored, succeeded])
+    return markdown(["N", "server latency", "job wall s", "items step s", "process wall s", "rows", "succeeded"], rows)
