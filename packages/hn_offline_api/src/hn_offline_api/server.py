@@ -116,9 +116,3 @@ async def serve_until_stopped(api: OfflineHNAPI, host: str, port: int, backlog: 
         await stop.wait()
     finally:
         await server.close()
-
-
-if __name__ == "__main__":  # `python -m hn_offline_api.server`, as the benchmarks start it: `hn-api-server`
-    from hn_offline_api.cli import main
-
-    main()
