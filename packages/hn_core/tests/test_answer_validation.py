@@ -75,11 +75,11 @@ def test_a_deleted_item_is_valid_with_its_tombstone_fields_only() -> None:
 
 
 def _outcome(check: Callable[[], HNItem | None]) -> HNItem | str | None:
-    """What a check returns, or the message of the ``InvalidAnswerError`` it raises."""
+    """What a check returns, or the error it raises (``json.loads``' own for a body that is not JSON)."""
     try:
         return check()
-    except InvalidAnswerError as error:
-        return str(error)
+    except (InvalidAnswerError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,9 @@ def _outcome(check: Callable[[], HNItem | None]) -> HNItem | str | None:
         b'{"id": 7, "deleted": 1}',
         b'{"id": true}',
         b'{"id": 9}',  # another item's id
-        b'{"id": 7, "future": ' + b"[" * 600 + b"]" * 600 + b"}",  # deeper than pydantic's parser, not json.loads
+        b'{"id": 7, "future": ' + b"[" * 600 + b"]" * 600 + b"}",  # deep nesting in a field neither path keeps
+        b'{"id": 7, "future": "\xff"}',  # not UTF-8, in a field msgspec skips unread
+        b'{"id": 7, "future": "\xc0\x80", "by": "pg"}',
         b"[7]",
         b'"comment"',
     ],
@@ -121,3 +123,16 @@ def test_the_fast_path_leaves_malformed_json_to_the_callers_parser() -> None:
 
     with pytest.raises(ValueError, match="the caller's parser ran"):
         item_from_json(7, b'{"id": 7,', parse)
+
+
+def test_an_invalid_element_of_a_list_is_named_with_its_value() -> None:
+    with pytest.raises(InvalidAnswerError, match=r"^Item 7: invalid item \(kids\[2\]: .* \(got 'x'\)\)$"):
+        validate_answer(7, {**COMMENT, "kids": [8, 9, "x", 10]})
+
+
+def test_the_one_answer_the_paths_judge_differently_is_a_huge_integer_in_an_unknown_field() -> None:
+    body = b'{"id": 7, "future": ' + b"9" * 5000 + b"}"
+
+    with pytest.raises(ValueError, match="digits"):
+        json.loads(body)
+    assert item_from_json(7, body, lambda: json.loads(body)) == HNItem(id=7)

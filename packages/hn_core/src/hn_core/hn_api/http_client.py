@@ -4,10 +4,10 @@ The Dagster guide fetches one item per ``requests.get`` call, one after another:
 request. Here one ``aiohttp`` session (one connection pool) serves a bounded number of workers that pull ids from a
 shared iterator, so throughput approaches ``concurrency / latency`` while memory holds only the results.
 
-Every answer is checked at the boundary, per id (``hn_core.hn_api.client.validate_answer``), and every failure
+Every answer is checked at the boundary, per id (``hn_core.hn_api.client.item_from_json``), and every failure
 stays that id's own: ``hn_core.hn_api.http_fetch`` turns each transport, protocol and parsing error into a reason, and
 stops the batch early when the API is down, so a 1,000-id fetch against a dead API fails in seconds, naming every id not
-fetched. The hot path avoids what it does not need (BENCHMARKS.md has the profile): uvloop runs the event loop
+fetched. The hot path avoids what it does not need (BENCHMARKS.md has the costs): uvloop runs the event loop
 where it is installed, the cookie jar is a ``DummyCookieJar`` (the HN API sets no cookies), item URLs are built
 already encoded, and one watchdog per session times every request.
 """
