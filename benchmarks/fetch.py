@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import re
 import resource
 import statistics
 import subprocess
@@ -38,8 +39,6 @@ from benchmarks.processes import REPO_ROOT, OfflineServer, cpu_seconds, in_fresh
 WARMUP_ITEMS = {"guide": 20}  # and 300 for the clients
 #: Where the HTTP client lived over the repository's history, newest first.
 CLIENT_PATHS = ("packages/hn_core/src/hn_core/hn_api/http_client.py", "packages/hn_core/src/hn_core/api_client.py")
-#: Modules of ``hn_core`` that moved since, as an old client imports them.
-MOVED_MODULES = {"hn_core.client import": "hn_core.hn_api.client import"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,12 +58,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with OfflineServer("--items", args.items, "--latency-ms", args.latency_ms) as server:
             assert server.process is not None
             for size in args.sizes:
-                plan = [(fetcher, args.concurrency[0]) for fetcher in ("client", *args.against)]
-                plan += [("client", concurrency) for concurrency in args.concurrency[1:]]
-                if size in args.guide_sizes and round_number == 0:
-                    plan.append(("guide", 1))
-                for repeat in range(args.repeats):
-                    for fetcher, concurrency in plan[: len(plan) - (repeat > 0 and plan[-1][0] == "guide")]:
+                clients = [(fetcher, args.concurrency[0]) for fetcher in ("client", *args.against)]
+                clients += [("client", concurrency) for concurrency in args.concurrency[1:]]
+                for repeat in range(args.repeats):  # each client first in turn; the guide once per size
+                    plan = clients[repeat % len(clients) :] + clients[: repeat % len(clients)]
+                    guide = size in args.guide_sizes and round_number == repeat == 0
+                    for fetcher, concurrency in [*plan, ("guide", 1)] if guide else plan:
                         measured = in_fresh_process(
                             measure_fetch, fetcher, server.base_url, server.process.pid, size, concurrency
                         )
@@ -86,6 +85,7 @@ def measure_fetch(fetcher: str, base_url: str, server_pid: int, count: int, conc
     rows = fetch(count)
     seconds = time.perf_counter() - started
     cpu, server_cpu = cpu_seconds(me) - cpu_before, cpu_seconds(server) - server_before
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the fetch's, before the frame
     collections = sum(stats["collections"] for stats in gc.get_stats()) - collections_before
     sockets_left = len(me.net_connections("tcp"))
     frame = items_frame(validate(rows))
@@ -97,7 +97,7 @@ def measure_fetch(fetcher: str, base_url: str, server_pid: int, count: int, conc
         "server_cpu_us_per_request": server_cpu / (count + 1) * 1e6,
         "gc_collections": collections,
         "rss_before_mib": rss_before / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
+        "peak_rss_mib": peak_rss / 2**20,
         "frame_mib": frame.memory_usage(deep=True).sum() / 2**20,
         "sockets_left": sockets_left,
     }
@@ -127,23 +127,25 @@ def make_fetcher(
 
 
 def client_at(commit: str) -> type:
-    """``HNAPIClient`` as it was at ``commit``, read from git, with its imports of moved modules renamed."""
+    """``HNAPIClient`` as it was at ``commit``, read from git: a client in one module, which imports from ``hn_core``
+    only the interface (``FetchResult``, ``HNClient``, ...), so that what is measured is that commit's code alone."""
     for path in CLIENT_PATHS:
         shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=REPO_ROOT, capture_output=True, text=True)
         if shown.returncode == 0:
             break
     else:
         raise SystemExit(f"No HTTP client at {commit}: looked for {', '.join(CLIENT_PATHS)}.")
-    source = shown.stdout
-    for old, new in MOVED_MODULES.items():
-        source = source.replace(old, new)
-    module_path = Path(tempfile.mkdtemp()) / f"hn_client_{commit}.py"
-    module_path.write_text(source)
-    spec = importlib.util.spec_from_file_location(module_path.stem, module_path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    source = shown.stdout.replace("hn_core.client import", "hn_core.hn_api.client import")  # where it moved
+    if others := set(re.findall(r"(hn_core[\w.]*) import", source)) - {"hn_core.hn_api.client"}:
+        raise SystemExit(f"The client at {commit} imports {sorted(others)}: put a worktree's sources on PYTHONPATH.")
+    with tempfile.TemporaryDirectory() as folder:
+        module_path = Path(folder) / f"hn_client_{commit}.py"
+        module_path.write_text(source)
+        spec = importlib.util.spec_from_file_location(module_path.stem, module_path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module.HNAPIClient
 
 

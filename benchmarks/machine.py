@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-PACKAGES = ("aiohttp", "uvloop", "yarl", "pydantic", "dagster", "pandas", "duckdb")
+PACKAGES = ("aiohttp", "uvloop", "yarl", "msgspec", "psutil", "dagster", "pandas", "duckdb")
 
 
 def cpu_model() -> str:
@@ -28,7 +28,6 @@ def describe() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
         "logical_cpus": psutil.cpu_count(),
-        "usable_cpus": len(psutil.Process().cpu_affinity() or []),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",

@@ -24,10 +24,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def in_fresh_process(function: Callable[..., T], *args: Any, timeout: float = 1800) -> T:
+def in_fresh_process(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` in a newly spawned interpreter; its exceptions are raised here."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(function, *args).result(timeout=timeout)
+        return pool.submit(function, *args).result()
 
 
 def cpu_seconds(process: psutil.Process) -> float:
