@@ -1,4 +1,5 @@
-"""What the benchmarks of Dagster runs share; it imports no Dagster, as fresh workers import it before their clock."""
+"""What the benchmarks share: Dagster runs' environments and step times, and Markdown tables. It imports no Dagster,
+as fresh workers import it before their clock."""
 
 import os
 import resource

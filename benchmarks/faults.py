@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 
 from benchmarks.dagster_runs import markdown
-from benchmarks.processes import OfflineServer, in_fresh_process
+from benchmarks.processes import ServerProcess, in_fresh_process
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from hn_offline_api.server import Faults, OfflineHNAPI, refusing_port, serve_in_thread
 
     seen: dict[str, dict[str, Any]] = {}
-    with OfflineServer("--items", args.ids, "--timeout-share", 1) as server:  # every request hangs for 30 s
+    with ServerProcess("--items", args.ids, "--timeout-share", 1) as server:  # every request hangs for 30 s
         seen["ids that hang, until the batch fails"] = in_fresh_process(fetch_once, server.base_url, args.ids)
     with refusing_port() as port:
         seen["ids, connection refused"] = in_fresh_process(fetch_once, f"http://127.0.0.1:{port}", args.ids)

@@ -34,7 +34,7 @@ from typing import Any
 import psutil
 
 from benchmarks.guide_fetch import guide_fetch
-from benchmarks.processes import REPO_ROOT, OfflineServer, cpu_seconds, in_fresh_process
+from benchmarks.processes import REPO_ROOT, ServerProcess, cpu_seconds, in_fresh_process
 
 WARMUP_ITEMS = {"guide": 20}  # and 300 for the clients
 #: Where the HTTP client lived over the repository's history, newest first.
@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     runs = []
     for round_number in range(args.rounds):
-        with OfflineServer("--items", args.items, "--latency-ms", args.latency_ms) as server:
+        with ServerProcess("--items", args.items, "--latency-ms", args.latency_ms) as server:
             assert server.process is not None
             for size in args.sizes:
                 clients = [(fetcher, args.concurrency[0]) for fetcher in ("client", *args.against)]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dagster_runs import dagster_home, enter, local_environment, markdown, peak_rss_mb, step_seconds
-from benchmarks.processes import REPO_ROOT, OfflineServer, in_fresh_process
+from benchmarks.processes import REPO_ROOT, ServerProcess, in_fresh_process
 
 HOUR = 3600
 
@@ -122,7 +122,7 @@ def simulated_rounds(ids: int, hours: int) -> dict[str, int]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     start, first, last = in_fresh_process(middle_hours, args.fixture_items, args.hours)  # keeps this process small
     results: dict[str, Any] = {"partitions": f"{first}...{last}", "count": args.hours}
-    with OfflineServer("--items", args.fixture_items, "--latency-ms", args.latency_ms) as server:
+    with ServerProcess("--items", args.fixture_items, "--latency-ms", args.latency_ms) as server:
         variables = {"HN_HISTORY_START": start, "HN_API_BASE_URL": server.base_url}
         for mode in ("fetch", "range", "hours"):
             with tempfile.TemporaryDirectory() as folder:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dagster_runs import dagster_home, local_environment, markdown, spread
-from benchmarks.processes import REPO_ROOT, OfflineServer
+from benchmarks.processes import REPO_ROOT, ServerProcess
 
 BIN = Path(sys.executable).parent
 LAUNCH = "mutation($p: ExecutionParams!) {launchRun(executionParams: $p) {... on LaunchRunSuccess {run {runId}}}}"
@@ -90,7 +90,7 @@ def ui_runs(tree: Path, env: dict[str, str], rounds: int, run_config: dict[str, 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tree, run_config = args.tree.resolve(), {"ops": {"items": {"config": {"base_item_id": args.items}}}}
-    with tempfile.TemporaryDirectory() as folder, OfflineServer("--items", 5_000) as server:
+    with tempfile.TemporaryDirectory() as folder, ServerProcess("--items", 5_000) as server:
         config, duckdb_file = Path(folder, "run_config.json"), Path(folder, "hn.duckdb")
         config.write_text(json.dumps(run_config))  # JSON is YAML, which `--config` reads
         env = local_environment(HN_API_BASE_URL=server.base_url, HN_DUCKDB_PATH=str(duckdb_file))

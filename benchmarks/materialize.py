@@ -1,6 +1,6 @@
 """End to end: the ``refresh_hacker_news`` job for the N most recent items into a new DuckDB file.
 
-The offline HN API runs in its own process (``OfflineServer``); each run in a freshly spawned interpreter, which loads
+The offline HN API runs in its own process (``ServerProcess``); each run in a freshly spawned interpreter, which loads
 ``hn_assets`` in the local environment as ``dagster dev`` would and runs the job in process on an ephemeral instance
 (items, then comments and stories, and the asset checks). Reported: the job's wall time, the ``items`` step's (the
 fetch, the frame, its metadata and the DuckDB write), the parent's wall time for the whole process, and the rows.
@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from benchmarks.dagster_runs import enter, local_environment, markdown, peak_rss_mb, spread, step_seconds
-from benchmarks.processes import OfflineServer, in_fresh_process
+from benchmarks.processes import ServerProcess, in_fresh_process
 
 TABLES = ("ITEMS", "COMMENTS", "STORIES")
 
@@ -47,7 +47,7 @@ def materialize_once(n: int, base_url: str, duckdb_path: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     runs = []
     for latency in args.latency_ms:
-        with OfflineServer("--items", args.fixture_items, "--latency-ms", latency) as server:
+        with ServerProcess("--items", args.fixture_items, "--latency-ms", latency) as server:
             for _ in range(args.rounds):
                 with tempfile.TemporaryDirectory() as scratch:
                     started = time.perf_counter()

@@ -36,7 +36,7 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-class OfflineServer:
+class ServerProcess:
     """``hn-api-server`` (``python -m hn_offline_api.cli``) on a free port; use as a context manager."""
 
     def __init__(self, *args: object) -> None:
@@ -45,7 +45,7 @@ class OfflineServer:
         self._popen: subprocess.Popen[str] | None = None
         self.process: psutil.Process | None = None
 
-    def __enter__(self) -> OfflineServer:
+    def __enter__(self) -> ServerProcess:
         command = [sys.executable, "-m", "hn_offline_api.cli", "--port", "0", *self.args]
         self._popen = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
         assert self._popen.stdout is not None
